@@ -1,0 +1,50 @@
+"""A tap on the sound on its way to the master: 16 kHz mono for speech recognition, on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+
+from restore.media import AudioBlock
+
+SPEECH_RATE = 16000
+
+
+class SpeechTap:
+    """Pass audio blocks through unchanged while writing a 16 kHz mono copy to ``path``.
+
+    The copy starts at the source's origin (silence is padded in front of sound
+    that starts late), so a time in it is a time in the film.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.samples = 0
+
+    def process(self, blocks: Iterator[AudioBlock]) -> Iterator[AudioBlock]:
+        resampler = None
+        with sf.SoundFile(str(self.path), "w", SPEECH_RATE, 1, "FLOAT") as out:
+            for block in blocks:
+                if resampler is None:
+                    resampler = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
+                    lead = round(block.start * SPEECH_RATE / block.rate)
+                    if lead > 0:
+                        self._write(out, np.zeros(lead, np.float32))
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(block.samples, np.float32), format="fltp", layout=block.layout
+                )
+                frame.sample_rate = block.rate
+                for converted in resampler.resample(frame):
+                    self._write(out, converted.to_ndarray()[0])
+                yield block
+            if resampler is not None:
+                for converted in resampler.resample(None):
+                    self._write(out, converted.to_ndarray()[0])
+
+    def _write(self, out: sf.SoundFile, mono: np.ndarray) -> None:
+        out.write(mono)
+        self.samples += len(mono)

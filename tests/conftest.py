@@ -1,0 +1,118 @@
+"""Shared fixtures: where the real media lives, and generated clips with known answers."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from restore._avstream import set_sample_aspect_ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+MEDIA = ROOT.parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    if not MEDIA.is_dir():
+        pytest.fail(f"real test media not found at {MEDIA} (../shared/media beside the checkout)")
+    return MEDIA
+
+
+def frame_pattern(index: int, width: int, height: int) -> np.ndarray:
+    """An RGB picture that encodes its own index (so a dropped or repeated frame is visible)."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = (index * 7) % 256
+    image[..., 1] = (x * 255 // max(1, width - 1)).astype(np.uint8)
+    image[..., 2] = ((y + index) * 3 % 256).astype(np.uint8)
+    return image
+
+
+def make_clip(
+    path: Path,
+    *,
+    frames: int = 50,
+    fps: int = 25,
+    size: tuple[int, int] = (96, 64),
+    tones: tuple[float, ...] = (440.0,),
+    rate: int = 48000,
+    vfr: bool = False,
+    sar: Fraction | None = None,
+    bt709: bool = False,
+    container: str | None = None,
+) -> dict:
+    """Write a clip with known frames (lossless FFV1 or the container's codec) and tones.
+
+    Returns what a decoder must find: frame times, and the tone of each audio track.
+    """
+    width, height = size
+    times = []
+    fmt = container or "matroska"
+    with av.open(str(path), "w", format=fmt) as out:
+        codec = "ffv1" if fmt == "matroska" else "mpeg4"
+        video = out.add_stream(codec, rate=fps)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p"
+        time_base = Fraction(1, 1000) if vfr else Fraction(1, fps)
+        video.time_base = time_base
+        video.codec_context.time_base = time_base
+        if sar:
+            video.codec_context.sample_aspect_ratio = sar
+            assert set_sample_aspect_ratio(video, sar)
+        if bt709:
+            cc = video.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+        audios = []
+        for _ in tones:
+            codec = "flac" if fmt == "matroska" else "mp2"
+            stream = out.add_stream(codec, rate=rate, layout="stereo")
+            audios.append(stream)
+        pts = 0
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(frame_pattern(i, width, height), format="rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = pts
+            frame.time_base = time_base
+            times.append(pts * time_base)
+            out.mux(video.encode(frame))
+            # VFR: alternate 30 ms and 50 ms frame durations (average 25 fps)
+            pts += (30 if i % 2 == 0 else 50) if vfr else 1
+        out.mux(video.encode(None))
+        duration = frames / fps
+        n = int(duration * rate)
+        t = np.arange(n) / rate
+        for tone, stream in zip(tones, audios, strict=True):
+            pcm = (0.3 * np.sin(2 * np.pi * tone * t)).astype(np.float32)
+            stereo = np.stack([pcm, pcm])
+            fmt_name = "s16" if stream.codec_context.name == "flac" else "s16"
+            data = (stereo.T * 32767).astype(np.int16).reshape(1, -1)
+            chunk = 4096
+            for start in range(0, n, chunk):
+                piece = np.ascontiguousarray(data[:, start * 2 : (start + chunk) * 2])
+                block = av.AudioFrame.from_ndarray(piece, format=fmt_name, layout="stereo")
+                block.sample_rate, block.pts, block.time_base = rate, start, Fraction(1, rate)
+                out.mux(stream.encode(block))
+            out.mux(stream.encode(None))
+    return {"times": times, "frames": frames, "tones": tones, "rate": rate, "size": size}
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    mono = samples.mean(axis=0) if samples.ndim == 2 else samples
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    return float(np.fft.rfftfreq(len(mono), 1 / rate)[int(np.argmax(spectrum))])
+
+
+@pytest.fixture(scope="session")
+def clip():
+    """``clip(path, **options) -> expected``: write a generated clip with known answers."""
+    return make_clip
+
+
+@pytest.fixture(scope="session")
+def tone_of():
+    """``tone_of(samples, rate) -> Hz``: the dominant frequency."""
+    return dominant_frequency
