@@ -28,7 +28,9 @@ def main() -> None:
     rate, fps = first.audio[0].sample_rate, Fraction(25)
     with av.open(str(OUT), "w", options={"movflags": "+faststart"}) as out:
         out.metadata["title"] = "reelscribe sample: three GRID corpus speakers"
-        out.metadata["comment"] = "GRID audio-visual corpus (Cox et al. 2006), CC BY 4.0; see data/README.md"
+        out.metadata["comment"] = (
+            "GRID audio-visual corpus (Cox et al. 2006), CC BY 4.0; see data/README.md"
+        )
         video = out.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "slow"})
         video.width, video.height, video.pix_fmt = first.video.width, first.video.height, "yuv420p"
         audio = out.add_stream("aac", rate=rate, layout="stereo")
@@ -44,7 +46,9 @@ def main() -> None:
             if pcm.shape[1] < round(index / fps * rate) - samples:
                 pad = round(index / fps * rate) - samples - pcm.shape[1]
                 pcm = np.pad(pcm, ((0, 0), (0, pad)))
-            block = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
+            block = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(pcm), format="fltp", layout="stereo"
+            )
             block.sample_rate, block.pts, block.time_base = rate, samples, Fraction(1, rate)
             out.mux(audio.encode(block))
             samples += pcm.shape[1]

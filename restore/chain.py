@@ -59,4 +59,3 @@ def picture_chain(options: RestoreOptions) -> Chain:
 
 def sound_chain(options: RestoreOptions) -> Chain:
     return Chain(options.sound, SOUND_STEPS, "sound")
-

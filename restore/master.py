@@ -29,12 +29,24 @@ log = logging.getLogger(__name__)
 
 _FFV1_FORMATS = {f.name for f in av.Codec("ffv1", "w").video_formats}
 # ISO 639-1 -> ISO 639-2/B, as Matroska language tags want them.
-_LANG3 = {"en": "eng", "de": "ger", "fr": "fre", "es": "spa", "it": "ita", "nl": "dut",
-          "pt": "por", "ru": "rus", "ja": "jpn", "zh": "chi", "sv": "swe", "pl": "pol"}
+_LANG3 = {
+    "en": "eng",
+    "de": "ger",
+    "fr": "fre",
+    "es": "spa",
+    "it": "ita",
+    "nl": "dut",
+    "pt": "por",
+    "ru": "rus",
+    "ja": "jpn",
+    "zh": "chi",
+    "sv": "swe",
+    "pl": "pol",
+}
 
 
 def master_pix_fmt(source_fmt: str) -> str:
-    """The FFV1 pixel format that stores ``source_fmt`` without loss (or as close as FFV1 allows)."""
+    """The FFV1 pixel format that stores ``source_fmt`` losslessly (or as close as FFV1 can)."""
     if source_fmt in _FFV1_FORMATS:
         return source_fmt
     desc = av.VideoFormat(source_fmt) if source_fmt else None
@@ -119,7 +131,9 @@ class MasterWriter:
     def _add_video(self) -> None:
         info = self.source.video
         assert info is not None and self._container is not None
-        stream = self._container.add_stream("ffv1", options={"level": "3", "slicecrc": "1", "g": "1"})
+        stream = self._container.add_stream(
+            "ffv1", options={"level": "3", "slicecrc": "1", "g": "1"}
+        )
         stream.width, stream.height = info.width, info.height
         stream.pix_fmt = master_pix_fmt(info.pix_fmt)
         stream.time_base = info.time_base
@@ -159,7 +173,9 @@ class MasterWriter:
         with av.open(str(self.source.audio_path)) as template:
             for track in self._copy_tracks:
                 info = self.source.audio_track(track)
-                stream = self._container.add_stream_from_template(template.streams[info.stream_index])
+                stream = self._container.add_stream_from_template(
+                    template.streams[info.stream_index]
+                )
                 stream.metadata["title"] = f"original track {track}"
                 if info.language:
                     stream.metadata["language"] = info.language
@@ -185,7 +201,9 @@ class MasterWriter:
 
     def write_audio(self, block: AudioBlock) -> None:
         scale = self._audio_scale
-        pcm = np.clip(np.round(block.samples.T * scale), -scale, scale - 1).astype(self._audio_dtype)
+        pcm = np.clip(np.round(block.samples.T * scale), -scale, scale - 1).astype(
+            self._audio_dtype
+        )
         fmt = "s32" if self._audio_dtype is np.int32 else "s16"
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format=fmt, layout=block.layout)
         frame.sample_rate = block.rate
@@ -283,7 +301,9 @@ def mux_subtitles(master: str | Path, subtitles: Sequence[SubtitleTrack], out: s
                 try:
                     sub = av.open(str(track.path))
                 except av.error.FFmpegError as error:
-                    raise MediaError(track.path, "is not a subtitle file FFmpeg can read") from error
+                    raise MediaError(
+                        track.path, "is not a subtitle file FFmpeg can read"
+                    ) from error
                 opened.append(sub)
                 sub_stream = sub.streams.subtitles[0]
                 copy = target.add_stream_from_template(sub_stream)
@@ -294,6 +314,7 @@ def mux_subtitles(master: str | Path, subtitles: Sequence[SubtitleTrack], out: s
                         packet.stream = copy
                         sub_packets.append((packet.pts * Fraction(sub_stream.time_base), packet))
             try:
+
                 def master_packets() -> Iterator[tuple[Fraction, av.Packet]]:
                     for packet in source.demux(kept):
                         if packet.size == 0 or packet.dts is None:

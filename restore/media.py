@@ -255,7 +255,9 @@ def _numbered_images(folder: Path) -> tuple[Path, ...]:
     return tuple(p for _, _, p in numbered)
 
 
-def open_source(path: str | Path, fps: str | float | None = None, audio: str | Path | None = None) -> Source:
+def open_source(
+    path: str | Path, fps: str | float | None = None, audio: str | Path | None = None
+) -> Source:
     """Probe a film file or an image-sequence folder; raise MediaError if it cannot be used."""
     path = Path(path)
     if path.is_dir():
@@ -424,7 +426,9 @@ def iter_audio(
                     continue
                 for frame in frames:
                     if start is None:
-                        first = frame.pts * Fraction(stream.time_base) if frame.pts is not None else 0
+                        first = (
+                            frame.pts * Fraction(stream.time_base) if frame.pts is not None else 0
+                        )
                         start = round((first - origin) * info.sample_rate)
                     frame.pts = None
                     for out in resampler.resample(frame):
@@ -442,7 +446,9 @@ def iter_audio(
             held += chunk.shape[1]
             while held >= block:
                 joined = np.concatenate(pending, axis=1)
-                yield AudioBlock((start or 0) + emitted, info.sample_rate, info.layout, joined[:, :block])
+                yield AudioBlock(
+                    (start or 0) + emitted, info.sample_rate, info.layout, joined[:, :block]
+                )
                 emitted += block
                 pending = [joined[:, block:]]
                 held = pending[0].shape[1]

@@ -35,7 +35,9 @@ class SpeechTap:
                     if lead > 0:
                         self._write(out, np.zeros(lead, np.float32))
                 frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(block.samples, np.float32), format="fltp", layout=block.layout
+                    np.ascontiguousarray(block.samples, np.float32),
+                    format="fltp",
+                    layout=block.layout,
                 )
                 frame.sample_rate = block.rate
                 for converted in resampler.resample(frame):

@@ -28,7 +28,9 @@ def test_round_trip_keeps_every_frame_time_picture_and_tone(tmp_path, clip, tone
     source, src_frames = decoded(tmp_path / "in.mkv")
     out, out_frames = decoded(master)
     assert len(out_frames) == expected["frames"]
-    assert [f.time for f in out_frames] == pytest.approx([float(t) for t in expected["times"]], abs=1e-3)
+    assert [f.time for f in out_frames] == pytest.approx(
+        [float(t) for t in expected["times"]], abs=1e-3
+    )
     for a, b in zip(src_frames, out_frames, strict=True):
         assert np.array_equal(a.image.to_ndarray(), b.image.to_ndarray())  # lossless, same pix_fmt
     assert out.video.pix_fmt == source.video.pix_fmt
@@ -46,7 +48,9 @@ def test_variable_frame_rate_survives(tmp_path, clip):
     _, frames = decoded(tmp_path / "m.mkv")
     gaps = np.diff([float(f.time) for f in frames])
     assert len(frames) == 40
-    assert [float(f.time) for f in frames] == pytest.approx([float(t) for t in expected["times"]], abs=1e-3)
+    assert [float(f.time) for f in frames] == pytest.approx(
+        [float(t) for t in expected["times"]], abs=1e-3
+    )
     assert set(np.round(gaps, 3)) == {0.03, 0.05}  # not flattened to a constant rate
 
 
@@ -109,8 +113,12 @@ def test_image_sequence_needs_a_rate(media):
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("24", Fraction(24)), ("24000/1001", Fraction(24000, 1001)), ("23.976", Fraction(24000, 1001)),
-     ("25.0", Fraction(25))],
+    [
+        ("24", Fraction(24)),
+        ("24000/1001", Fraction(24000, 1001)),
+        ("23.976", Fraction(24000, 1001)),
+        ("25.0", Fraction(25)),
+    ],
 )
 def test_parse_fps(text, rate):
     assert parse_fps(text) == rate

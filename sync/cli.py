@@ -1,0 +1,257 @@
+"""``reelscribe``: a thin command line over the Pipeline.
+
+It parses arguments, builds the options, calls the library and returns an exit
+code. Bad input gives one line on stderr and a non-zero code; tracebacks only
+with ``--debug``. Only the CLI configures logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from restore.chain import RestoreOptions
+from restore.errors import ReelError
+from speech.options import TranscribeOptions
+
+LOGGERS = ("restore", "speech", "faces", "sync")
+EXIT_CODES = """exit codes:
+  0  success
+  1  unexpected internal error (run again with --debug and report it)
+  2  bad command-line usage or option value
+  3  the input cannot be read as a film, sound or image sequence
+  4  a model is not on this machine
+  5  the output cannot be written (folder missing or read-only, disk full)
+  130 interrupted"""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("reelscribe")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # On subcommands the flags only set a value when given, so `reelscribe --quiet run` works too.
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--quiet", action="store_true", default=default, help="no progress output (for scripts)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="verbose log and tracebacks"
+    )
+
+
+def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None:
+    parser.add_argument("input", type=Path, help="a film file, or a folder of numbered images")
+    parser.add_argument("--fps", help="frame rate of an image sequence (24, 25, 24000/1001)")
+    parser.add_argument("--audio", type=Path, help="sound file for an image sequence")
+    parser.add_argument(
+        "--audio-track",
+        type=int,
+        default=0,
+        metavar="N",
+        help="audio track to restore and transcribe, counted from 0 as ffmpeg's a:N (default 0); "
+        "the others are carried into the master unchanged",
+    )
+    if speech:
+        parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        parser.add_argument(
+            "--model", default="tiny.en", help="Whisper model name known offline, or a model folder"
+        )
+        parser.add_argument(
+            "--language",
+            default="auto",
+            help="auto, or a code such as en (English-only models: en)",
+        )
+        parser.add_argument("--task", default="transcribe", choices=("transcribe", "translate"))
+        parser.add_argument("--beam-size", type=int, default=5)
+        parser.add_argument(
+            "--no-vad", action="store_true", help="transcribe silence and music too"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reelscribe",
+        description="Restore an old film, transcribe its dialogue, and write speaker-labelled "
+        "subtitles next to a restored master.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"reelscribe {_version()}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="restore, transcribe, attribute speakers, write everything",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _media_options(run)
+    run.add_argument("-o", "--output", type=Path, help="output folder (default: beside the input)")
+    run.add_argument(
+        "--no-restore", action="store_true", help="no picture and no sound restoration"
+    )
+    _common(run)
+
+    restore = sub.add_parser(
+        "restore",
+        help="restoration only (picture and sound)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _media_options(restore, speech=False)
+    restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
+    _common(restore)
+
+    transcribe = sub.add_parser(
+        "transcribe",
+        help="speech only, on the sound as it is",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _media_options(transcribe)
+    transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
+    _common(transcribe)
+    return parser
+
+
+class _Bars:
+    """Turns progress(stage, done, total) calls into one tqdm bar per stage."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, done: float, total: float | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(
+                total=round(total, 1) if total else None,
+                desc=f"{stage:>7}",
+                unit="s",
+                file=sys.stderr,
+                leave=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                "{n:.1f}/{total:.1f} s film [{elapsed}<{remaining}]"
+                if total
+                else None,
+            )
+        bar.n = round(done, 1)
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def _configure_logging(quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s")
+    )
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def _options(args: argparse.Namespace):
+    from sync.pipeline import RunOptions
+
+    speech = TranscribeOptions()
+    if hasattr(args, "model"):
+        speech = TranscribeOptions(
+            model=args.model,
+            device=args.device,
+            language=args.language,
+            task=args.task,
+            beam_size=args.beam_size,
+            vad=not args.no_vad,
+        )
+    restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
+    return RunOptions(
+        restore=restore, speech=speech, audio_track=args.audio_track, fps=args.fps, audio=args.audio
+    )
+
+
+def _run(args: argparse.Namespace, progress) -> int:
+    from sync.pipeline import Pipeline
+
+    pipeline = Pipeline(_options(args), progress)
+    log = logging.getLogger("sync.cli")
+    if args.command == "run":
+        result = pipeline.run(args.input, args.output)
+        progress_close(progress)
+        folder = result.outputs["master"].parent
+        log.info("wrote %d files to %s:", len(result.outputs), folder)
+        for path in result.outputs.values():
+            log.info("  %s", path.name)
+    elif args.command == "restore":
+        master = pipeline.restore(args.input, args.output)
+        progress_close(progress)
+        log.info("wrote %s (%d frames)", args.output, master.frames)
+    elif args.command == "transcribe":
+        transcript = pipeline.transcribe(args.input, args.output)
+        progress_close(progress)
+        log.info(
+            "wrote %s (%d lines, language %s)",
+            args.output,
+            len(transcript.lines),
+            transcript.language,
+        )
+    return 0
+
+
+def progress_close(progress) -> None:
+    if isinstance(progress, _Bars):
+        progress.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.quiet, args.debug)
+    bars = _Bars(enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        return _run(args, bars)
+    except ReelError as error:
+        bars.close()
+        if args.debug:
+            raise
+        print(f"reelscribe: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        bars.close()
+        print("reelscribe: interrupted; nothing was left that looks finished", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: one line unless --debug
+        bars.close()
+        if args.debug:
+            raise
+        print(
+            f"reelscribe: internal error: {type(error).__name__}: {error} "
+            "(run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

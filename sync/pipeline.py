@@ -1,0 +1,386 @@
+"""The Pipeline: film in, restored master, transcript, subtitles, review page and manifest out.
+
+Stages, and what passes between them (docs/architecture.md draws it):
+
+    source --frames--> picture chain --frames--> master writer (FFV1)
+           --blocks--> sound chain   --blocks--> master writer (FLAC)
+                                             \\-> speech tap (16 kHz WAV) --> speech --> lines
+    lines --> cues --> SRT / VTT / ASS --> muxed into the master (stream copy)
+
+Everything is written to a work folder beside the outputs and moved into place
+only when complete; the work folder is removed afterwards, whatever happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from restore.chain import RestoreOptions, picture_chain, sound_chain
+from restore.errors import MediaError, OutputError, UsageError
+from restore.master import (
+    MasterWriter,
+    SubtitleTrack,
+    interleave,
+    mux_subtitles,
+    write_atomic,
+)
+from restore.media import (
+    DecodeStats,
+    Source,
+    content_hash,
+    iter_audio,
+    iter_frames,
+    iter_packets,
+    open_source,
+)
+from restore.tap import SpeechTap
+from speech.options import TranscribeOptions
+from speech.types import SpeechResult
+from sync.attribute import lines_from_segments
+from sync.cues import CueRules, build_cues
+from sync.manifest import SCHEMA as MANIFEST_SCHEMA
+from sync.manifest import now, versions
+from sync.report import render
+from sync.transcript import Transcript
+from sync.writers import WRITERS
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float, float | None], None]
+
+
+def _silent(stage: str, done: float, total: float | None) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    restore: RestoreOptions = field(default_factory=RestoreOptions)
+    speech: TranscribeOptions = field(default_factory=TranscribeOptions)
+    cues: CueRules = field(default_factory=CueRules)
+    audio_track: int = 0
+    """The audio track (0-based, as ffmpeg's a:N) to restore and transcribe; others are copied."""
+    fps: str | None = None
+    """Frame rate of an image-sequence input."""
+    audio: Path | None = None
+    """Sound file for an image-sequence input."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outputs: dict[str, Path]
+    transcript: Transcript
+    manifest: dict
+
+
+@dataclass(frozen=True)
+class MasterResult:
+    frames: int
+    damaged: int
+    audio_samples: int
+    copied_tracks: tuple[int, ...]
+    restoration: dict
+
+
+class Pipeline:
+    """Wires the stages together for one film. Holds no global state."""
+
+    def __init__(self, options: RunOptions = RunOptions(), progress: Progress = _silent) -> None:
+        self.options = options
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    # -- public entry points -----------------------------------------------------------------
+    def open(self, path: str | Path) -> Source:
+        return open_source(path, fps=self.options.fps, audio=self.options.audio)
+
+    def run(self, path: str | Path, out_dir: str | Path | None = None) -> RunResult:
+        """Restore, transcribe, attribute and write every output of the contract."""
+        source = self.open(path)
+        out = _output_folder(Path(out_dir) if out_dir else source.path.parent)
+        stem = source.stem
+        with tempfile.TemporaryDirectory(prefix=f".{stem}.reelscribe-", dir=out) as work_dir:
+            work = Path(work_dir)
+            source_hash = self._timed("hash", lambda: content_hash(source))
+            speech_wav = work / "speech.wav" if source.audio else None
+            master_tmp = work / "master.mkv"
+            master = self._timed(
+                "master", lambda: self._write_master(source, master_tmp, speech_wav, restore=True)
+            )
+            speech = self._speech(source, speech_wav)
+            language = speech.language if speech else _default_language(self.options.speech)
+            transcript = Transcript(
+                source=source.path.name,
+                duration=round(source.duration, 3),
+                language=language,
+                speakers=(),
+                lines=lines_from_segments(speech.segments) if speech else (),
+            )
+            fps = (
+                float(source.video.average_rate)
+                if source.video and source.video.average_rate
+                else 25.0
+            )
+            cues = build_cues(transcript.lines, self.options.cues, fps)
+            width, height = (
+                (source.video.width, source.video.height) if source.video else (1920, 1080)
+            )
+            names = {
+                "master": out / f"{stem}.master.mkv",
+                "srt": out / f"{stem}.{language}.srt",
+                "vtt": out / f"{stem}.{language}.vtt",
+                "ass": out / f"{stem}.{language}.ass",
+                "transcript": out / f"{stem}.transcript.json",
+                "report": out / f"{stem}.report.html",
+                "manifest": out / f"{stem}.manifest.json",
+            }
+            _refuse_overwriting_input(source, names.values())
+            texts = {
+                "srt": WRITERS["srt"](cues, transcript),
+                "vtt": WRITERS["vtt"](cues, transcript),
+                "ass": WRITERS["ass"](cues, transcript, width, height),
+            }
+            subtitle_tracks = []
+            if cues:
+                for kind, title in (
+                    ("srt", "speaker-labelled (SRT)"),
+                    ("ass", "speakers in colour (ASS)"),
+                ):
+                    sub_path = work / f"subtitles.{kind}"
+                    sub_path.write_text(texts[kind], encoding="utf-8")
+                    subtitle_tracks.append(SubtitleTrack(sub_path, language, title))
+            else:
+                log.warning(
+                    "%s: no speech found, so the master carries no subtitle streams",
+                    source.path.name,
+                )
+            self._timed("mux", lambda: mux_subtitles(master_tmp, subtitle_tracks, names["master"]))
+            for kind, text in texts.items():
+                write_atomic(names[kind], text)
+            write_atomic(names["transcript"], transcript.to_json())
+            manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
+            write_atomic(names["report"], render(transcript, manifest))
+            write_atomic(
+                names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+            )
+        return RunResult(outputs=names, transcript=transcript, manifest=manifest)
+
+    def restore(self, path: str | Path, master_path: str | Path) -> MasterResult:
+        """Restoration only: the master, with every audio track, no transcription."""
+        source = self.open(path)
+        master_path = Path(master_path)
+        _output_folder(master_path.parent)
+        _refuse_overwriting_input(source, [master_path])
+        if master_path.suffix.lower() != ".mkv":
+            raise UsageError(f"-o {master_path}: the master is Matroska; name it with .mkv")
+        return self._timed(
+            "master", lambda: self._write_master(source, master_path, None, restore=True)
+        )
+
+    def transcribe(self, path: str | Path, out_json: str | Path) -> Transcript:
+        """Speech only, on the sound as it is: the transcript, speakers empty."""
+        source = self.open(path)
+        out_json = Path(out_json)
+        _output_folder(out_json.parent)
+        _refuse_overwriting_input(source, [out_json])
+        if not source.audio:
+            raise MediaError(source.path, "has no audio stream", "there is nothing to transcribe")
+        with tempfile.TemporaryDirectory(
+            prefix=f".{source.stem}.reelscribe-", dir=out_json.parent
+        ) as work:
+            wav = Path(work) / "speech.wav"
+            tap = SpeechTap(wav)
+            blocks = tap.process(iter_audio(source, self.options.audio_track))
+            self._timed("decode", lambda: _drain(blocks, self.progress, "decode", source.duration))
+            speech = self._speech(source, wav)
+        assert speech is not None
+        transcript = Transcript(
+            source=source.path.name,
+            duration=round(source.duration or speech.duration, 3),
+            language=speech.language,
+            lines=lines_from_segments(speech.segments),
+        )
+        write_atomic(out_json, transcript.to_json())
+        return transcript
+
+    # -- stages ------------------------------------------------------------------------------
+    def _write_master(
+        self, source: Source, path: Path, speech_wav: Path | None, restore: bool
+    ) -> MasterResult:
+        options = self.options.restore if restore else RestoreOptions()
+        pictures, sounds = picture_chain(options), sound_chain(options)
+        track = self.options.audio_track
+        if source.audio:
+            source.audio_track(track)  # validates the number before any work
+        elif track != 0:
+            raise UsageError(f"--audio-track {track}: {source.path} has no audio tracks")
+        copies = [a.track for a in source.audio if a.track != track]
+        video_stats, audio_stats = DecodeStats(), DecodeStats()
+        streams: list[Iterator] = []
+        if source.video is not None:
+            streams.append(pictures.process(iter_frames(source, video_stats)))
+        else:
+            log.warning(
+                "%s has no picture: the master carries sound and subtitles only", source.path.name
+            )
+        if source.audio:
+            blocks = sounds.process(iter_audio(source, track, stats=audio_stats))
+            if speech_wav is not None:
+                blocks = SpeechTap(speech_wav).process(blocks)
+            streams.append(blocks)
+            streams.extend(iter_packets(source, copy) for copy in copies)
+        else:
+            log.warning(
+                "%s has no sound: the picture is restored, there is nothing to transcribe",
+                source.path.name,
+            )
+        total = source.duration or None
+        with MasterWriter(
+            path, source, audio_track=track if source.audio else None, copy_tracks=copies
+        ) as writer:
+            last = 0.0
+            for item in interleave(*streams):
+                writer.write(item)
+                now_s = float(item.time)
+                if now_s - last >= 0.5:
+                    self.progress("master", min(now_s, total or now_s), total)
+                    last = now_s
+            self.progress("master", total or last, total)
+        if source.video is not None and writer.stats.frames == 0:
+            raise MediaError(source.path, "has a picture stream but no frame could be decoded")
+        damaged = video_stats.damaged + audio_stats.damaged
+        if damaged:
+            log.warning("%s: skipped %d damaged packet(s)", source.path.name, damaged)
+        return MasterResult(
+            frames=writer.stats.frames,
+            damaged=damaged,
+            audio_samples=writer.stats.audio_samples,
+            copied_tracks=tuple(copies),
+            restoration={"picture": pictures.report(), "sound": sounds.report()},
+        )
+
+    def _speech(self, source: Source, wav: Path | None) -> SpeechResult | None:
+        if wav is None:
+            return None
+        from speech.transcribe import transcribe_wav
+
+        return self._timed(
+            "speech", lambda: transcribe_wav(wav, self.options.speech, self.progress)
+        )
+
+    def _timed(self, stage: str, work: Callable):
+        started = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.timings[stage] = round(time.perf_counter() - started, 3)
+
+    def _manifest(
+        self,
+        source: Source,
+        source_hash: str,
+        master: MasterResult,
+        speech: SpeechResult | None,
+        names: dict[str, Path],
+        cues: int,
+    ) -> dict:
+        video = dataclasses.asdict(source.video) if source.video else None
+        if video:
+            for key in ("time_base", "average_rate", "sample_aspect_ratio"):
+                video[key] = str(video[key]) if video[key] is not None else None
+        return {
+            "schema": MANIFEST_SCHEMA,
+            "created": now(),
+            "versions": versions(),
+            "source": {
+                "path": str(source.path),
+                "kind": source.kind,
+                "sha256": source_hash,
+                "duration": source.duration,
+                "video": video,
+                "audio": [dataclasses.asdict(a) for a in source.audio],
+                "fps": str(source.fps) if source.fps else None,
+                "audio_file": str(source.audio_path)
+                if source.kind == "images" and source.audio_path
+                else None,
+            },
+            "options": {
+                "audio_track": self.options.audio_track,
+                "restore": dataclasses.asdict(self.options.restore),
+                "speech": dataclasses.asdict(self.options.speech),
+                "cues": dataclasses.asdict(self.options.cues),
+            },
+            "models": {
+                "speech": {
+                    "engine": speech.engine,
+                    "model": speech.model,
+                    "path": speech.model_path,
+                    "device": speech.device,
+                    "compute_type": speech.compute_type,
+                }
+                if speech
+                else None
+            },
+            "master": {
+                "frames": master.frames,
+                "damaged_packets_skipped": master.damaged,
+                "audio_samples": master.audio_samples,
+                "restored_audio_track": self.options.audio_track if source.audio else None,
+                "copied_audio_tracks": list(master.copied_tracks),
+                "video_codec": "ffv1" if source.video else None,
+                "audio_codec": "flac" if source.audio else None,
+            },
+            "restoration": master.restoration,
+            "speech": {
+                "language": speech.language,
+                "language_probability": speech.language_probability,
+                "segments": len(speech.segments),
+                "words": len(speech.words),
+            }
+            if speech
+            else None,
+            "subtitles": {"cues": cues},
+            "timings": dict(self.timings),
+            "outputs": {kind: path.name for kind, path in names.items()},
+        }
+
+
+def _drain(items: Iterator, progress: Progress, stage: str, total: float) -> None:
+    last = 0.0
+    for item in items:
+        now_s = float(item.time)
+        if now_s - last >= 0.5:
+            progress(stage, min(now_s, total or now_s), total or None)
+            last = now_s
+
+
+def _default_language(options: TranscribeOptions) -> str:
+    return options.language if options.language not in ("auto", "", None) else "en"
+
+
+def _output_folder(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"cannot create the output folder {folder}: {error.strerror or error}"
+        ) from error
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is not a folder: give an output folder with -o")
+    return folder
+
+
+def _refuse_overwriting_input(source: Source, outputs) -> None:
+    inputs = {source.path.resolve()}
+    if source.audio_path is not None:
+        inputs.add(source.audio_path.resolve())
+    for path in outputs:
+        if Path(path).resolve() in inputs:
+            raise UsageError(f"{path} is the input: choose another output name or folder")

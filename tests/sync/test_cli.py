@@ -1,0 +1,175 @@
+"""The command line, end to end, on real media; and bad input handled in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pysubs2
+import pytest
+
+from restore.media import content_hash, iter_frames, open_source
+from sync.cli import main
+from sync.transcript import Transcript
+
+CONTRACT_FILES = (
+    "master.mkv",
+    "en.srt",
+    "en.vtt",
+    "en.ass",
+    "transcript.json",
+    "report.html",
+    "manifest.json",
+)
+
+
+def count_frames(path: Path) -> int:
+    return sum(1 for _ in iter_frames(open_source(path)))
+
+
+@pytest.fixture(scope="module")
+def talking_run(media, tmp_path_factory):
+    """One real talking-head clip through `reelscribe run` (shared by the checks below)."""
+    film = media / "faces" / "talking" / "face_1.mp4"
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", str(film), "-o", str(out), "--quiet"])
+    return film, out, code
+
+
+@pytest.mark.slow
+def test_run_writes_every_contract_file(talking_run):
+    film, out, code = talking_run
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"face_1.{suffix}" for suffix in CONTRACT_FILES)  # and nothing else
+
+
+@pytest.mark.slow
+def test_transcript_and_subtitles_agree(talking_run):
+    film, out, _ = talking_run
+    transcript = Transcript.load(out / "face_1.transcript.json")
+    data = json.loads((out / "face_1.transcript.json").read_text())
+    assert data["schema"] == "reelscribe.transcript/1" and data["source"] == "face_1.mp4"
+    assert transcript.language == "en" and transcript.lines
+    assert all(line.speaker is None and line.evidence is None for line in transcript.lines)
+    words = [w for line in transcript.lines for w in line.words]
+    assert len(words) >= 5
+    assert transcript.duration == pytest.approx(open_source(film).duration, abs=0.05)
+
+    word_starts = {round(w.start * 1000) for w in words}
+    said = " ".join(w.text for w in words)
+    for suffix, fmt in (("srt", "srt"), ("vtt", "vtt"), ("ass", "ass")):
+        subs = pysubs2.load(str(out / f"face_1.en.{suffix}"), format_=fmt)
+        assert len(subs) >= 1
+        for event in subs:
+            assert event.start in word_starts  # every cue starts on a spoken word
+        assert " ".join(e.plaintext.replace("\n", " ") for e in subs) == said
+
+
+@pytest.mark.slow
+def test_master_keeps_every_frame_and_carries_subtitles(talking_run):
+    film, out, _ = talking_run
+    master = out / "face_1.master.mkv"
+    assert count_frames(master) == count_frames(film)
+    source, restored = open_source(film), open_source(master)
+    assert (restored.video.width, restored.video.height) == (
+        source.video.width,
+        source.video.height,
+    )
+    with av.open(str(master)) as container:
+        subs = container.streams.subtitles
+        kinds = [s.codec_context.name for s in subs]
+        assert len(kinds) == 2 and kinds[0] in ("srt", "subrip") and kinds[1] in ("ass", "ssa")
+        cues = sum(1 for _ in container.demux(subs[0]) if _.size)
+        assert cues == len(pysubs2.load(str(out / "face_1.en.srt")))
+        assert all(s.metadata.get("language") == "eng" for s in subs)
+        assert container.streams.video[0].codec_context.name == "ffv1"
+        assert container.streams.audio[0].codec_context.name == "flac"
+
+
+@pytest.mark.slow
+def test_manifest_and_report(talking_run):
+    film, out, _ = talking_run
+    manifest = json.loads((out / "face_1.manifest.json").read_text())
+    assert manifest["source"]["sha256"] == content_hash(open_source(film))
+    assert manifest["models"]["speech"]["model"] == "tiny.en"
+    assert manifest["master"]["frames"] == count_frames(film)
+    assert set(manifest["timings"]) >= {"master", "speech", "mux"}
+    assert manifest["versions"]["av"]
+    report = (out / "face_1.report.html").read_text()
+    first = Transcript.load(out / "face_1.transcript.json").lines[0].text
+    assert first.split()[0] in report and "<script" not in report
+
+
+@pytest.mark.slow
+def test_image_sequence_through_the_cli(media, tmp_path):
+    master = tmp_path / "scan.mkv"
+    code = main(
+        ["restore", str(media / "film" / "bofb_001"), "--fps", "24", "-o", str(master), "--quiet"]
+    )
+    assert code == 0
+    assert count_frames(master) == 24
+    assert open_source(master).video.average_rate == 24
+
+
+@pytest.mark.slow
+def test_transcribe_command_writes_the_same_schema(media, tmp_path):
+    out = tmp_path / "jfk.json"
+    assert main(["transcribe", str(media / "speech" / "jfk.flac"), "-o", str(out), "--quiet"]) == 0
+    transcript = Transcript.load(out)
+    assert transcript.speakers == () and "country" in transcript.lines[-1].text.lower()
+    assert transcript.duration == pytest.approx(11.0, abs=0.05)
+
+
+@pytest.mark.slow
+def test_anamorphic_film_keeps_its_aspect_through_a_full_run(tmp_path, clip, media):
+    # Generated picture at 16:11 pixels, with real speech as its sound.
+    film = tmp_path / "anamorphic.mkv"
+    clip(film, frames=50, sar=Fraction(16, 11))
+    assert main(["run", str(film), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    restored = open_source(tmp_path / "out" / "anamorphic.master.mkv")
+    assert restored.video.sample_aspect_ratio == Fraction(16, 11)
+
+
+def test_bad_input_gets_one_line_and_a_code(tmp_path, capsys):
+    fake = tmp_path / "film.mp4"
+    fake.write_text("not a film at all\n" * 20)
+    out = tmp_path / "out"
+    code = main(["run", str(fake), "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 3
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "film.mp4" in err and "not a media file" in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_usage_errors(tmp_path, capsys, media):
+    assert main(["restore", str(media / "film" / "bofb_001"), "-o", str(tmp_path / "m.mkv")]) == 2
+    assert "--fps" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "nowhere.mkv")]) == 3
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(tmp_path, clip, capsys):
+    clip(tmp_path / "in.mkv", frames=5)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(["restore", str(tmp_path / "in.mkv"), "-o", str(blocker / "m.mkv")])
+    assert code == 5 and "output folder" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    fake = tmp_path / "film.mp4"
+    fake.write_bytes(b"\0" * 100)
+    with pytest.raises(Exception, match="film.mp4"):
+        main(["run", str(fake), "--debug"])
+
+
+def test_version_from_the_installed_command():
+    script = Path(sys.executable).parent / "reelscribe"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("reelscribe 0.")
