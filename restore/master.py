@@ -27,6 +27,7 @@ from restore.media import AudioBlock, CopiedPacket, Frame, Source
 
 log = logging.getLogger(__name__)
 
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _FFV1_FORMATS = {f.name for f in av.Codec("ffv1", "w").video_formats}
 # ISO 639-1 -> ISO 639-2/B, as Matroska language tags want them.
 _LANG3 = {
@@ -49,6 +50,8 @@ def master_pix_fmt(source_fmt: str) -> str:
     """The FFV1 pixel format that stores ``source_fmt`` losslessly (or as close as FFV1 can)."""
     if source_fmt in _FFV1_FORMATS:
         return source_fmt
+    if source_fmt.startswith("yuvj") and source_fmt.replace("yuvj", "yuv") in _FFV1_FORMATS:
+        return source_fmt.replace("yuvj", "yuv")  # same samples, tagged full range
     desc = av.VideoFormat(source_fmt) if source_fmt else None
     deep = desc is not None and max((c.bits for c in desc.components), default=8) > 8
     name = source_fmt.lower()
@@ -144,7 +147,7 @@ class MasterWriter:
         if info.sample_aspect_ratio:
             cc.sample_aspect_ratio = info.sample_aspect_ratio
             set_sample_aspect_ratio(stream, info.sample_aspect_ratio)  # what Matroska writes
-        cc.color_range = info.color.range
+        cc.color_range = _FULL_RANGE if info.pix_fmt.startswith("yuvj") else info.color.range
         cc.colorspace = info.color.space
         cc.color_primaries = info.color.primaries
         cc.color_trc = info.color.transfer
@@ -192,6 +195,12 @@ class MasterWriter:
 
     def write_frame(self, frame: Frame) -> None:
         image = frame.image
+        if image.format.name.startswith("yuvj"):  # a plain copy of the planes, range kept
+            image = image.reformat(
+                format=image.format.name.replace("yuvj", "yuv"),
+                src_color_range="JPEG",
+                dst_color_range="JPEG",
+            )
         if image.format.name != self._video.pix_fmt:
             image = image.reformat(format=self._video.pix_fmt)
         image.pts = frame.pts

@@ -466,12 +466,18 @@ def iter_packets(source: Source, track: int) -> Iterator[CopiedPacket]:
         stream = container.streams[info.stream_index]
         time_base = Fraction(stream.time_base)
         shift = round(origin / time_base)
+        last: int | None = None
         for packet in container.demux(stream):
-            if packet.size == 0 or packet.pts is None:
+            if packet.size == 0:
                 continue
+            if packet.pts is None:  # AVI and raw streams often leave it out: dts, else count on
+                packet.pts = packet.dts if packet.dts is not None else last
+            if packet.pts is None:
+                packet.pts = shift
             packet.pts -= shift
             if packet.dts is not None:
                 packet.dts -= shift
+            last = packet.pts + shift + (packet.duration or 0)
             yield CopiedPacket(track, packet.pts * time_base, packet)
 
 

@@ -115,6 +115,8 @@ class Pipeline:
                 "master", lambda: self._write_master(source, master_tmp, speech_wav, restore=True)
             )
             speech = self._speech(source, speech_wav)
+            if speech is None:
+                log.warning("%s: no sound, so nothing to transcribe", source.path.name)
             language = speech.language if speech else _default_language(self.options.speech)
             transcript = Transcript(
                 source=source.path.name,
@@ -237,10 +239,7 @@ class Pipeline:
             streams.append(blocks)
             streams.extend(iter_packets(source, copy) for copy in copies)
         else:
-            log.warning(
-                "%s has no sound: the picture is restored, there is nothing to transcribe",
-                source.path.name,
-            )
+            log.warning("%s has no sound: the master carries the picture only", source.path.name)
         total = source.duration or None
         with MasterWriter(
             path, source, audio_track=track if source.audio else None, copy_tracks=copies

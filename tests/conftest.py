@@ -22,6 +22,16 @@ def media() -> Path:
     return MEDIA
 
 
+# container -> (video codec, audio codec) for generated clips
+CODECS = {
+    "matroska": ("ffv1", "flac"),
+    "avi": ("mpeg4", "mp2"),
+    "mov": ("mpeg4", "aac"),
+    "mp4": ("libx264", "aac"),
+    "mpeg": ("mpeg2video", "mp2"),
+}
+
+
 def frame_pattern(index: int, width: int, height: int) -> np.ndarray:
     """An RGB picture that encodes its own index (so a dropped or repeated frame is visible)."""
     y, x = np.mgrid[0:height, 0:width]
@@ -52,8 +62,9 @@ def make_clip(
     width, height = size
     times = []
     fmt = container or "matroska"
+    video_codec, audio_codec = CODECS.get(fmt, ("mpeg4", "mp2"))
     with av.open(str(path), "w", format=fmt) as out:
-        codec = "ffv1" if fmt == "matroska" else "mpeg4"
+        codec = video_codec
         video = out.add_stream(codec, rate=fps)
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p"
@@ -68,8 +79,7 @@ def make_clip(
             cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
         audios = []
         for _ in tones:
-            codec = "flac" if fmt == "matroska" else "mp2"
-            stream = out.add_stream(codec, rate=rate, layout="stereo")
+            stream = out.add_stream(audio_codec, rate=rate, layout="stereo")
             audios.append(stream)
         pts = 0
         for i in range(frames):
@@ -88,7 +98,7 @@ def make_clip(
         for tone, stream in zip(tones, audios, strict=True):
             pcm = (0.3 * np.sin(2 * np.pi * tone * t)).astype(np.float32)
             stereo = np.stack([pcm, pcm])
-            fmt_name = "s16" if stream.codec_context.name == "flac" else "s16"
+            fmt_name = "s16"
             data = (stereo.T * 32767).astype(np.int16).reshape(1, -1)
             chunk = 4096
             for start in range(0, n, chunk):

@@ -18,13 +18,18 @@ log = logging.getLogger(__name__)
 
 def pick_device(device: str) -> str:
     """``auto`` means CUDA when CTranslate2 sees a GPU (no torch import for this)."""
-    if device != "auto":
-        if device not in ("cpu", "cuda"):
-            raise UsageError(f"--device {device}: expected auto, cpu or cuda")
+    if device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device {device}: expected auto, cpu or cuda")
+    if device == "cpu":
         return device
     import ctranslate2
 
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "cuda" and gpus == 0:
+        raise UsageError(
+            "--device cuda: CTranslate2 sees no CUDA device here; use --device auto or cpu"
+        )
+    return "cuda" if gpus > 0 else "cpu"
 
 
 def pick_compute_type(device: str, compute_type: str) -> str:

@@ -83,11 +83,54 @@ def test_audio_track_out_of_range_is_a_usage_error(tmp_path, clip):
     assert not list(tmp_path.glob("m.mkv*")) and not list(tmp_path.glob(".m.mkv*"))
 
 
-def test_lossy_container_decodes_every_frame(tmp_path, clip):
-    expected = clip(tmp_path / "old.avi", frames=30, container="avi")
-    Pipeline().restore(tmp_path / "old.avi", tmp_path / "m.mkv")
-    _, frames = decoded(tmp_path / "m.mkv")
+@pytest.mark.parametrize(
+    ("container", "suffix"), [("avi", "avi"), ("mov", "mov"), ("mp4", "mp4"), ("mpeg", "mpg")]
+)
+def test_common_containers_keep_every_frame_and_the_sound(
+    tmp_path, clip, tone_of, container, suffix
+):
+    film = tmp_path / f"old.{suffix}"
+    expected = clip(film, frames=30, container=container)
+    Pipeline().restore(film, tmp_path / "m.mkv")
+    source, frames = decoded(tmp_path / "m.mkv")
     assert len(frames) == expected["frames"]
+    assert float(frames[-1].time - frames[0].time) == pytest.approx(29 / 25, abs=2e-3)
+    sound = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
+    assert tone_of(sound, expected["rate"]) == pytest.approx(440.0, abs=3)
+
+
+def test_full_range_mjpeg_is_kept_sample_for_sample(tmp_path):
+    film = tmp_path / "scan.avi"
+    with av.open(str(film), "w") as out:
+        stream = out.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        rng = np.random.default_rng(3)
+        for i in range(10):
+            rgb = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, "rgb24").reformat(format="yuvj420p")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    Pipeline().restore(film, tmp_path / "m.mkv")
+    _, original = decoded(film)
+    restored, frames = decoded(tmp_path / "m.mkv")
+    assert len(frames) == 10
+    assert restored.video.color.range == 2  # full range, as JPEG samples are
+    for a, b in zip(original, frames, strict=True):
+        assert all(
+            np.array_equal(np.asarray(p), np.asarray(q))
+            for p, q in zip(a.image.planes, b.image.planes, strict=True)
+        )
+
+
+def test_real_mpeg_program_stream_keeps_every_frame(media, tmp_path):
+    film = media / "faces" / "grid" / "bbaf2n.mpg"
+    Pipeline().restore(film, tmp_path / "m.mkv")
+    _, frames = decoded(tmp_path / "m.mkv")
+    _, original = decoded(film)
+    assert len(frames) == len(original) == 75
+    for a, b in zip(original, frames, strict=True):
+        assert np.array_equal(a.image.to_ndarray(), b.image.to_ndarray())
 
 
 def test_image_sequence_becomes_a_master_with_every_frame(media, tmp_path):
@@ -172,3 +215,34 @@ def test_content_hash_follows_content_not_name(tmp_path, clip):
     clip(tmp_path / "c.mkv", frames=6)
     a, b, c = (content_hash(open_source(tmp_path / n)) for n in ("a.mkv", "b.mkv", "c.mkv"))
     assert a == b != c
+
+
+@pytest.mark.parametrize(
+    ("suffix", "pix_fmt"), [("tiff", "rgb24"), ("dpx", "rgb48be"), ("png", "rgb48be")]
+)
+def test_scanned_sequences_keep_their_depth(media, tmp_path, suffix, pix_fmt):
+    """Archive scans: TIFF, 16-bit DPX and PNG frames (made from real film frames)."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    originals = []
+    for n, png in enumerate(sorted((media / "film" / "bofb_001").glob("*.png"))[:6]):
+        with av.open(str(png)) as image:
+            rgb = next(image.decode(video=0)).to_ndarray(format="rgb24")
+        frame = av.VideoFrame.from_ndarray(rgb, "rgb24").reformat(format=pix_fmt)
+        with av.open(str(scans / f"reel1_{86400 + n:07d}.{suffix}"), "w", format="image2") as out:
+            stream = out.add_stream(suffix if suffix != "tiff" else "tiff", rate=24)
+            stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], pix_fmt
+            out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+        originals.append(frame.to_ndarray(format="rgb48le") if "48" in pix_fmt else rgb)
+    source = open_source(scans, fps="24")
+    assert len(source.images) == 6
+    Pipeline(RunOptions(fps="24")).restore(scans, tmp_path / "m.mkv")
+    restored, frames = decoded(tmp_path / "m.mkv")
+    assert len(frames) == 6
+    if "48" in pix_fmt:
+        bits = {c.bits for c in av.VideoFormat(restored.video.pix_fmt).components}
+        assert bits == {16}  # 16 bits per sample kept, not cut to 8
+    for original, frame in zip(originals, frames, strict=True):
+        fmt = "rgb48le" if "48" in pix_fmt else "rgb24"
+        assert np.array_equal(original, frame.image.to_ndarray(format=fmt))

@@ -83,3 +83,20 @@ def test_windows_cover_the_file_exactly_and_cut_in_pauses(tmp_path):
     assert [s for s, _, _ in windows] == [0] + list(np.cumsum([len(w) for _, _, w in windows])[:-1])
     for start, _, _ in windows[1:]:
         assert any(a * rate <= start <= b * rate for a, b in pauses), start / rate
+
+
+def test_device_choice():
+    import ctranslate2
+
+    from speech.engines.faster import pick_compute_type, pick_device
+
+    assert pick_device("cpu") == "cpu"
+    has_gpu = ctranslate2.get_cuda_device_count() > 0
+    assert pick_device("auto") == ("cuda" if has_gpu else "cpu")
+    assert pick_compute_type("cpu", "default") == "int8"
+    assert pick_compute_type("cuda", "default") == "float16"
+    if not has_gpu:
+        with pytest.raises(UsageError, match="no CUDA device"):
+            pick_device("cuda")
+    with pytest.raises(UsageError):
+        pick_device("tpu")

@@ -173,3 +173,43 @@ def test_version_from_the_installed_command():
     script = Path(sys.executable).parent / "reelscribe"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("reelscribe 0.")
+
+
+@pytest.mark.slow
+def test_speech_only_run_never_imports_torch_and_quiet_is_quiet(media, tmp_path):
+    code = (
+        "import sys; from sync.cli import main; "
+        f"rc = main(['transcribe', {str(media / 'speech' / 'jfk.wav')!r}, '-o', "
+        f"{str(tmp_path / 'j.json')!r}, '--quiet']); "
+        "print('torch' in sys.modules, rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "0"]
+    assert result.stderr == ""  # --quiet: nothing on stderr
+
+
+@pytest.mark.slow
+def test_image_sequence_with_a_separate_sound_file(media, tmp_path):
+    scans = media / "film" / "bofb_001"
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            str(scans),
+            "--fps",
+            "24",
+            "--audio",
+            str(media / "speech" / "jfk.flac"),
+            "-o",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    master = open_source(out / "bofb_001.master.mkv")
+    assert count_frames(out / "bofb_001.master.mkv") == 24
+    assert master.audio and master.audio[0].codec == "flac" and master.audio[0].sample_rate == 44100
+    transcript = Transcript.load(out / "bofb_001.transcript.json")
+    assert "country" in " ".join(line.text for line in transcript.lines).lower()
+    manifest = json.loads((out / "bofb_001.manifest.json").read_text())
+    assert manifest["source"]["kind"] == "images" and manifest["source"]["fps"] == "24"
