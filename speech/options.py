@@ -8,9 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class TranscribeOptions:
     engine: str = "faster-whisper"
-    """Which recogniser runs: a key of ``speech.engines.ENGINES``."""
+    """The recogniser: a key of ``speech.engines.ENGINES`` (faster-whisper, openai-whisper)."""
     model: str = "tiny.en"
-    """A model name known offline (``tiny.en``) or a path to a CTranslate2 Whisper folder."""
+    """A model name (``tiny.en`` and ``base`` ship with the install) or a path to weights."""
     device: str = "auto"
     """``auto`` (CUDA when the engine sees a GPU), ``cpu`` or ``cuda``."""
     compute_type: str = "default"
@@ -20,9 +20,22 @@ class TranscribeOptions:
     task: str = "transcribe"
     """``transcribe`` keeps the spoken language; ``translate`` gives English."""
     beam_size: int = 5
+    batch_size: int = 0
+    """Batched decoding of VAD chunks (faster-whisper); 0 means 16 on CUDA and off on the CPU."""
     vad: bool = True
-    """Skip non-speech with the Silero VAD that ships in faster-whisper (music, silence)."""
+    """Decode only what the Silero VAD (shipped in faster-whisper) calls speech."""
+    condition_on_previous_text: bool = False
+    """Off by default: conditioning lets one error repeat for minutes in a long film."""
+    prompt: str | None = None
+    """Vocabulary or names to expect (character names, period words), given to the decoder."""
     window_s: float = 600.0
     """Audio is decoded in windows this long (cut at a quiet moment): memory stays bounded."""
+    max_line_chars: int = 84
+    """A line never holds more than a subtitle can carry (two lines of 42)."""
+    max_line_s: float = 7.0
+    pause_s: float = 0.8
+    """A silence this long between words ends a line."""
     threads: int = 0
     """CPU threads for the engine; 0 lets it choose."""
+    allow_download: bool = False
+    """Let an engine fetch a missing model (into the cache, checked); never by default."""

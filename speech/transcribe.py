@@ -9,14 +9,16 @@ from pathlib import Path
 import soundfile as sf
 
 from restore.errors import UsageError
+from restore.tap import SPEECH_RATE
 from speech.engines import ENGINES
+from speech.lines import guard, split_lines
 from speech.options import TranscribeOptions
 from speech.types import SpeechResult
 from speech.windows import iter_windows
 
 log = logging.getLogger(__name__)
 
-SPEECH_RATE = 16000
+
 Progress = Callable[[str, float, float | None], None]
 
 
@@ -27,39 +29,66 @@ def _no_progress(stage: str, done: float, total: float | None) -> None:
 def transcribe_wav(
     path: str | Path, options: TranscribeOptions, progress: Progress = _no_progress
 ) -> SpeechResult:
-    """Transcribe a 16 kHz mono WAV (the speech tap of the pipeline) window by window."""
+    """Transcribe a 16 kHz WAV (the pipeline's speech tap) window by window.
+
+    Engines see one window at a time; segments are guarded against invented text
+    and split into lines; every time is on the film's clock.
+    """
     if options.engine not in ENGINES:
         raise UsageError(f"--engine {options.engine}: choose one of {', '.join(ENGINES)}")
     if options.task not in ("transcribe", "translate"):
         raise UsageError(f"--task {options.task}: expected transcribe or translate")
     engine = ENGINES[options.engine](options)
     language = None if options.language in ("auto", "", None) else options.language
+    if options.task == "translate" and not engine.multilingual:
+        raise UsageError(
+            f"--task translate: the model {options.model} is English-only; "
+            "give a multilingual model with --model (e.g. base)"
+        )
     if not engine.multilingual:
         if language not in (None, "en"):
             raise UsageError(
                 f"--language {language}: the model {options.model} understands English only; "
-                "give a multilingual model with --model"
+                "give a multilingual model with --model (e.g. base)"
             )
         language = "en"
-    duration = sf.info(str(path)).duration
+    info = sf.info(str(path))
+    if info.samplerate != SPEECH_RATE:
+        raise UsageError(
+            f"{path}: speech audio must be {SPEECH_RATE} Hz (got {info.samplerate}); "
+            "decode it with restore.tap.SpeechTap first"
+        )
+    duration = info.duration
     segments, probability = [], 1.0
+    dropped: dict[str, int] = {}
     progress("speech", 0.0, duration)
     for start, rate, audio in iter_windows(path, options.window_s):
         offset = start / rate
         found, detected, prob = engine.transcribe(audio, offset, language, options)
-        if language is None:  # detect once, on the first window, then hold it for the film
-            language, probability = detected, prob
-            log.info("detected language %s (p=%.2f)", language, prob)
-        segments.extend(found)
+        if language is None:  # detect once, on the first window with speech, then hold it
+            if found:
+                language, probability = detected, prob
+                log.info("detected language %s (p=%.2f)", language, prob)
+        kept, removed = guard(found)
+        for reason, count in removed.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+        segments.extend(kept)
         progress("speech", min(duration, offset + len(audio) / rate), duration)
+    language = language or "en"
+    if dropped:
+        log.info("dropped invented text: %s", ", ".join(f"{n} {k}" for k, n in dropped.items()))
+    lines = split_lines(
+        segments, options.max_line_chars, options.max_line_s, options.pause_s, language
+    )
     return SpeechResult(
-        language=language or "en",
+        language=language,
         language_probability=round(probability, 4),
         duration=round(duration, 3),
-        segments=tuple(segments),
+        segments=tuple(lines),
         engine=engine.name,
         model=options.model,
         model_path=engine.model_path,
         device=engine.device,
         compute_type=engine.compute_type,
+        dropped=tuple(sorted(dropped.items())),
     )

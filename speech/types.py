@@ -23,6 +23,7 @@ class Segment:
     words: tuple[Word, ...]
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class SpeechResult:
     model_path: str  # where the weights were loaded from
     device: str
     compute_type: str
+    dropped: tuple[tuple[str, int], ...] = ()
+    """What the guards removed: (reason, segments), e.g. ("repetition", 3)."""
 
     @property
     def words(self) -> tuple[Word, ...]:

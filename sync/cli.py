@@ -68,10 +68,30 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
             default="auto",
             help="auto, or a code such as en (English-only models: en)",
         )
-        parser.add_argument("--task", default="transcribe", choices=("transcribe", "translate"))
+        parser.add_argument(
+            "--task",
+            default="transcribe",
+            choices=("transcribe", "translate"),
+            help="translate: English subtitles for a foreign film (needs a multilingual model)",
+        )
+        parser.add_argument(
+            "--engine", default="faster-whisper", choices=("faster-whisper", "openai-whisper")
+        )
         parser.add_argument("--beam-size", type=int, default=5)
         parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=0,
+            help="batched decoding (default: 16 on CUDA, off on the CPU)",
+        )
+        parser.add_argument("--prompt", help="names and words to expect (e.g. the cast's names)")
+        parser.add_argument(
             "--no-vad", action="store_true", help="transcribe silence and music too"
+        )
+        parser.add_argument(
+            "--download",
+            action="store_true",
+            help="allow fetching a missing model into the cache (needs a network)",
         )
 
 
@@ -175,12 +195,16 @@ def _options(args: argparse.Namespace):
     speech = TranscribeOptions()
     if hasattr(args, "model"):
         speech = TranscribeOptions(
+            engine=args.engine,
             model=args.model,
             device=args.device,
             language=args.language,
             task=args.task,
             beam_size=args.beam_size,
+            batch_size=args.batch_size,
+            prompt=args.prompt,
             vad=not args.no_vad,
+            allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
     return RunOptions(

@@ -340,7 +340,8 @@ class Pipeline:
             "speech": {
                 "language": speech.language,
                 "language_probability": speech.language_probability,
-                "segments": len(speech.segments),
+                "lines": len(speech.segments),
+                "dropped_as_invented": dict(speech.dropped),
                 "words": len(speech.words),
             }
             if speech

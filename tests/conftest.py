@@ -126,3 +126,43 @@ def clip():
 def tone_of():
     """``tone_of(samples, rate) -> Hz``: the dominant frequency."""
     return dominant_frequency
+
+
+def speech_wav(
+    source: Path, target: Path, start_s: float = 0.0, end_s: float | None = None
+) -> Path:
+    """Any media file's first audio track as the 16 kHz WAV the speech stage reads."""
+    import soundfile as sf
+
+    from restore.media import iter_audio, open_source
+    from restore.tap import SpeechTap
+
+    full = target.with_suffix(".full.wav")
+    for _ in SpeechTap(full).process(iter_audio(open_source(source))):
+        pass
+    audio, rate = sf.read(full, dtype="float32")
+    full.unlink()
+    end = None if end_s is None else int(end_s * rate)
+    sf.write(target, audio[int(start_s * rate) : end], rate, subtype="FLOAT")
+    return target
+
+
+@pytest.fixture(scope="session")
+def to_wav():
+    """``to_wav(source, target, start_s=0, end_s=None)``: a 16 kHz mono excerpt on disk."""
+    return speech_wav
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """Models joined or cached during tests go to a temporary cache, never the user's."""
+    import os
+
+    folder = tmp_path_factory.mktemp("model-cache")
+    old = os.environ.get("REELSCRIBE_CACHE")
+    os.environ["REELSCRIBE_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("REELSCRIBE_CACHE", None)
+    else:
+        os.environ["REELSCRIBE_CACHE"] = old

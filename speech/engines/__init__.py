@@ -1,4 +1,9 @@
-"""Speech recognisers, one module each, registered by name."""
+"""Speech recognisers, one module each, registered by name.
+
+An engine turns one window of 16 kHz mono audio into raw segments with word
+times (offset to the film's clock); the speech stage does the rest (guards,
+line splitting) the same way for every engine.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ class Engine(Protocol):
     model_path: str
     device: str
     compute_type: str
-    multilingual: bool
+
+    @property
+    def multilingual(self) -> bool: ...
 
     def transcribe(
         self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
@@ -27,7 +34,16 @@ class Engine(Protocol):
 def _faster_whisper(options: TranscribeOptions) -> Engine:
     from speech.engines.faster import load
 
-    return load(options.model, options.device, options.compute_type, options.threads)
+    return load(options)
 
 
-ENGINES: dict[str, Callable[[TranscribeOptions], Engine]] = {"faster-whisper": _faster_whisper}
+def _openai_whisper(options: TranscribeOptions) -> Engine:
+    from speech.engines.openai import load
+
+    return load(options)
+
+
+ENGINES: dict[str, Callable[[TranscribeOptions], Engine]] = {
+    "faster-whisper": _faster_whisper,
+    "openai-whisper": _openai_whisper,
+}

@@ -1,0 +1,141 @@
+"""From recogniser segments to dialogue lines: guards against known failures, then splitting.
+
+Whisper's segments can span a pause, two sentences and two speakers, and can be
+invented (text on silence, a phrase looping). Lines here end at pauses and
+sentence ends and never hold more than a subtitle can carry; the subtitle stage
+shapes the final cues from their word times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from speech.types import Segment, Word
+
+_SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
+_PHRASE_END = (",", ";", ":", "—", "–", "，", "、")
+_ABBREVIATIONS = {
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "st.",
+    "jr.",
+    "sr.",
+    "vs.",
+    "prof.",
+    "mt.",
+    "lt.",
+    "col.",
+    "gen.",
+    "capt.",
+    "sgt.",
+    "rev.",
+    "e.g.",
+    "i.e.",
+    "etc.",
+}
+# ("No." is left out: in dialogue it is far more often a whole sentence than "number".)
+# Scripts written without spaces between words.
+_NO_SPACES = {"zh", "ja", "th", "lo", "km", "my", "yue", "bo"}
+
+# Whisper's own thresholds (compression ratio, log-probability, no-speech probability).
+LOOP_RATIO, LOW_LOGPROB, NO_SPEECH = 2.4, -1.0, 0.6
+
+
+def joiner(language: str) -> str:
+    return "" if language in _NO_SPACES else " "
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+
+def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
+    """Drop what Whisper invents: loops, text on silence, and runs of the same line."""
+    dropped = {"repetition": 0, "silence": 0}
+    kept: list[Segment] = []
+    run = 0
+    for seg in segments:
+        if seg.compression_ratio > LOOP_RATIO and seg.avg_logprob < LOW_LOGPROB:
+            dropped["repetition"] += 1
+            continue
+        if seg.no_speech_prob > NO_SPEECH and seg.avg_logprob < LOW_LOGPROB:
+            dropped["silence"] += 1
+            continue
+        same = bool(kept) and _normal(seg.text) == _normal(kept[-1].text) != ""
+        run = run + 1 if same else 0
+        if run >= 2:  # a line said twice can be real dialogue; a third time running is a loop
+            dropped["repetition"] += 1
+            continue
+        kept.append(seg)
+    return kept, {k: v for k, v in dropped.items() if v}
+
+
+def _ends_sentence(word: Word) -> bool:
+    text = word.text.lower()
+    return (
+        text.endswith(_SENTENCE_END)
+        and text not in _ABBREVIATIONS
+        and not re.fullmatch(r"[a-z]\.", text)
+    )
+
+
+def _make(seg: Segment, words: Sequence[Word], glue: str) -> Segment:
+    return replace(
+        seg,
+        start=words[0].start,
+        end=words[-1].end,
+        words=tuple(words),
+        text=glue.join(w.text for w in words),
+    )
+
+
+def split_lines(
+    segments: Sequence[Segment],
+    max_chars: int = 84,
+    max_s: float = 7.0,
+    pause_s: float = 0.8,
+    language: str = "en",
+) -> list[Segment]:
+    """Split segments at pauses, sentence ends and phrase ends so no line outgrows a subtitle."""
+    glue = joiner(language)
+    out: list[Segment] = []
+    for seg in segments:
+        if not seg.words:
+            out.append(seg)
+            continue
+        current: list[Word] = []
+        for word in seg.words:
+            if current:
+                text = glue.join(w.text for w in current + [word])
+                paused = word.start - current[-1].end >= pause_s
+                full = len(text) > max_chars or word.end - current[0].start > max_s
+                if paused or _ends_sentence(current[-1]):
+                    out.append(_make(seg, current, glue))
+                    current = []
+                elif full:
+                    cut = _phrase_cut(current)
+                    out.append(_make(seg, current[:cut], glue))
+                    current = current[cut:]
+            current.append(word)
+        if current:
+            out.append(_make(seg, current, glue))
+    return out
+
+
+def _phrase_cut(words: Sequence[Word]) -> int:
+    """Where to end an overfull line: after its last phrase end past the first third, else at
+    its longest pause past the first third, else before the word that overflowed."""
+    half = max(1, len(words) // 3)
+    for i in range(len(words) - 1, half - 1, -1):
+        if words[i].text.endswith(_PHRASE_END):
+            return i + 1
+    gaps = [(words[i + 1].start - words[i].end, i + 1) for i in range(half - 1, len(words) - 1)]
+    if gaps:
+        best_gap, index = max(gaps)
+        if best_gap > 0.15:
+            return index
+    return len(words)

@@ -1,0 +1,73 @@
+"""The guards against invented text, and the line splitter."""
+
+from __future__ import annotations
+
+from speech.lines import guard, split_lines
+from speech.types import Segment, Word
+
+
+def seg(text, start=0.0, step=0.3, gaps=None, **extra):
+    words, t = [], start
+    for i, w in enumerate(text.split()):
+        t += (gaps or {}).get(i, 0.0)
+        words.append(Word(round(t, 3), round(t + 0.25, 3), w, 0.9))
+        t += step
+    return Segment(words[0].start, words[-1].end, text, tuple(words), **extra)
+
+
+def texts(segments):
+    return [s.text for s in segments]
+
+
+def test_split_at_sentence_ends_keeps_every_word_and_its_time():
+    original = seg("Do you live here? No. I came from the cemetery.")
+    lines = split_lines([original])
+    assert texts(lines) == ["Do you live here?", "No.", "I came from the cemetery."]
+    assert [w for line in lines for w in line.words] == list(original.words)
+    assert all(
+        line.start == line.words[0].start and line.end == line.words[-1].end for line in lines
+    )
+
+
+def test_abbreviations_and_initials_do_not_end_a_sentence():
+    lines = split_lines([seg("Mr. Cooper and J. Smith went down to the cellar.")])
+    assert texts(lines) == ["Mr. Cooper and J. Smith went down to the cellar."]
+
+
+def test_a_pause_ends_a_line():
+    lines = split_lines([seg("Wait here for me please", gaps={4: 1.2})], pause_s=0.8)
+    assert texts(lines) == ["Wait here for me", "please"]
+
+
+def test_no_line_is_longer_than_a_subtitle_can_carry():
+    text = (
+        "we boarded up the windows and the doors, and then we waited in the dark house "
+        "for the sheriff and his men to come down the road from the town"
+    )
+    lines = split_lines([seg(text, step=0.2)], max_chars=84, max_s=7.0)
+    assert " ".join(texts(lines)) == text
+    assert all(len(t) <= 84 for t in texts(lines))
+    assert all(line.end - line.start <= 7.0 for line in lines)
+    assert lines[0].text.endswith("doors,")  # cut at the phrase end, not mid-phrase
+
+
+def test_languages_without_spaces_are_joined_without_them():
+    words = (Word(0.0, 0.3, "こんにちは", 0.9), Word(0.3, 0.6, "世界", 0.9))
+    (line,) = split_lines([Segment(0.0, 0.6, "こんにちは世界", words)], language="ja")
+    assert line.text == "こんにちは世界"
+
+
+def test_guard_drops_loops_and_text_on_silence_but_keeps_real_repeats():
+    real = [seg("No.", 0.0), seg("No.", 1.0)]  # a character can say it twice
+    loop = [seg("Thank you.", t) for t in (5.0, 6.0, 7.0, 8.0)]
+    looping_segment = seg("the the the the the the", 10.0, compression_ratio=3.1, avg_logprob=-1.4)
+    on_silence = seg("Subtitles by the community", 20.0, no_speech_prob=0.9, avg_logprob=-1.2)
+    kept, dropped = guard(real + loop + [looping_segment, on_silence])
+    assert texts(kept) == ["No.", "No.", "Thank you.", "Thank you."]
+    assert dropped == {"repetition": 3, "silence": 1}
+
+
+def test_confident_speech_is_never_dropped():
+    lively = seg("ha ha ha ha ha ha ha", compression_ratio=3.0, avg_logprob=-0.3)
+    kept, dropped = guard([lively])
+    assert kept == [lively] and dropped == {}
