@@ -74,6 +74,22 @@ def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
     return kept, {k: v for k, v in dropped.items() if v}
 
 
+def clamp(segments: Sequence[Segment], end: float) -> tuple[list[Segment], int]:
+    """Keep segments inside the audio: a decoder can emit times in a window's padding."""
+    kept, dropped = [], 0
+    for seg in segments:
+        if seg.start >= end:
+            dropped += 1
+            continue
+        words = tuple(
+            replace(w, start=min(w.start, end), end=min(w.end, end))
+            for w in seg.words
+            if w.start < end
+        )
+        kept.append(replace(seg, end=min(seg.end, end), words=words))
+    return kept, dropped
+
+
 def _ends_sentence(word: Word) -> bool:
     text = word.text.lower()
     return (

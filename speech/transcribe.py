@@ -11,7 +11,7 @@ import soundfile as sf
 from restore.errors import UsageError
 from restore.tap import SPEECH_RATE
 from speech.engines import ENGINES
-from speech.lines import guard, split_lines
+from speech.lines import clamp, guard, split_lines
 from speech.options import TranscribeOptions
 from speech.types import SpeechResult
 from speech.windows import iter_windows
@@ -69,7 +69,10 @@ def transcribe_wav(
             if found:
                 language, probability = detected, prob
                 log.info("detected language %s (p=%.2f)", language, prob)
+        found, outside = clamp(found, round(offset + len(audio) / rate, 3))
         kept, removed = guard(found)
+        if outside:
+            removed["beyond the audio"] = outside
         for reason, count in removed.items():
             dropped[reason] = dropped.get(reason, 0) + count
         segments.extend(kept)

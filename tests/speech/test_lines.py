@@ -71,3 +71,16 @@ def test_confident_speech_is_never_dropped():
     lively = seg("ha ha ha ha ha ha ha", compression_ratio=3.0, avg_logprob=-0.3)
     kept, dropped = guard([lively])
     assert kept == [lively] and dropped == {}
+
+
+def test_clamp_drops_text_past_the_end_of_the_audio():
+    from speech.lines import clamp
+
+    inside, straddling, beyond = (
+        seg("we are here", 1.0),
+        seg("still talking", 10.6),
+        seg("ghost", 29.8),
+    )
+    kept, dropped = clamp([inside, straddling, beyond], end=11.0)
+    assert dropped == 1 and [s.text for s in kept] == ["we are here", "still talking"]
+    assert kept[1].end == 11.0 and all(w.end <= 11.0 for w in kept[1].words)

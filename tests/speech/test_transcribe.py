@@ -148,7 +148,13 @@ def tiny_random_checkpoint(path):
         n_text_head=2,
         n_text_layer=2,
     )
-    torch.save({"dims": dims.__dict__, "model_state_dict": Whisper(dims).state_dict()}, path)
+    model = Whisper(dims)
+    with torch.no_grad():  # a small, transformer-style init keeps random logits finite
+        for name, param in model.named_parameters():
+            if "ln" in name:
+                continue
+            param.normal_(0.0, 0.02)
+    torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, path)
     return path
 
 
@@ -195,19 +201,29 @@ def test_english_only_model_cannot_translate(media):
 
 @pytest.mark.slow
 def test_no_drift_across_windows_on_a_long_input(media, tmp_path):
-    """JFK repeated twelve times with silences (about 3 minutes) and 40 s windows: every
-    repeat's words land at the repeat's offset plus the same times as the first."""
+    """JFK repeated twelve times with silences (about 3 minutes) in 40 s windows: each
+    repeat's words land at the repeat's offset plus the same times. Whisper's word times
+    jitter by a few tenths from one context to the next, so the check is on each repeat's
+    median offset, and on the trend of the offsets over the whole input (drift)."""
     speech, rate = sf.read(media / "speech" / "jfk.wav", dtype="float32")
     gap = np.zeros(int(3.7 * rate), np.float32)
-    period = len(speech) + len(gap)
+    period = (len(speech) + len(gap)) / rate
     sf.write(tmp_path / "long.wav", np.concatenate([np.concatenate([speech, gap])] * 12), rate)
     result = transcribe_wav(tmp_path / "long.wav", TranscribeOptions(window_s=40.0))
-    firsts = [w for w in result.words if w.text.lower().strip(".,") == "country"]
-    assert len(firsts) == 24  # "country" twice in every repeat: nothing lost at a window edge
-    first_repeat = [w.start for w in firsts[:2]]
-    for k in range(12):
-        expected = [t + k * period / rate for t in first_repeat]
-        assert [w.start for w in firsts[2 * k : 2 * k + 2]] == pytest.approx(expected, abs=0.15)
+    country = [w for w in result.words if w.text.lower().strip(".,") == "country"]
+    assert len(country) == 24  # "country" twice in every repeat: nothing lost at a window edge
+    relative = np.array(
+        [
+            [w.start - k * period, w.end - k * period]
+            for k in range(12)
+            for w in country[2 * k : 2 * k + 2]
+        ]
+    ).reshape(12, 4)
+    typical = np.median(relative, axis=0)
+    offsets = np.median(relative - typical, axis=1)  # one signed offset per repeat
+    assert np.abs(offsets).max() <= 0.15
+    slope = np.polyfit(np.arange(12) * period, offsets, 1)[0]
+    assert abs(slope) * 180 <= 0.1  # under 0.1 s of drift over three minutes
 
 
 GRID_WORDS = {
