@@ -276,6 +276,14 @@ def write_atomic(path: str | Path, text: str) -> None:
             raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
 
 
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as error:
+            raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+
+
 @dataclass(frozen=True)
 class SubtitleTrack:
     """A subtitle file to carry into the master as a stream."""

@@ -13,6 +13,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from faces.stage import FaceOptions
 from restore.chain import RestoreOptions
 from restore.errors import ReelError
 from speech.options import TranscribeOptions
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
+    run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
+    run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
+    run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
     _common(run)
 
     restore = sub.add_parser(
@@ -207,8 +211,20 @@ def _options(args: argparse.Namespace):
             allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
+    faces = None
+    if getattr(args, "command", None) == "run" and not args.no_faces:
+        faces = FaceOptions(
+            detector=args.face_detector,
+            cast=args.cast,
+            device="cpu" if args.device == "cpu" else "auto",
+        )
     return RunOptions(
-        restore=restore, speech=speech, audio_track=args.audio_track, fps=args.fps, audio=args.audio
+        restore=restore,
+        speech=speech,
+        audio_track=args.audio_track,
+        fps=args.fps,
+        audio=args.audio,
+        faces=faces,
     )
 
 

@@ -21,7 +21,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from faces.stage import FaceOptions, tracks_json
 from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, UsageError
 from restore.master import (
@@ -30,6 +32,7 @@ from restore.master import (
     interleave,
     mux_subtitles,
     write_atomic,
+    write_bytes_atomic,
 )
 from restore.media import (
     DecodeStats,
@@ -48,8 +51,12 @@ from sync.cues import CueRules, build_cues
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
 from sync.report import render
-from sync.transcript import Transcript
+from sync.transcript import Speaker, Transcript
 from sync.writers import WRITERS
+
+if TYPE_CHECKING:
+    from faces.stage import FaceAnalyser
+    from faces.types import FaceResult
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,8 @@ class RunOptions:
     """Frame rate of an image-sequence input."""
     audio: Path | None = None
     """Sound file for an image-sequence input."""
+    faces: FaceOptions | None = field(default_factory=FaceOptions)
+    """The face stage (``run`` only); None skips it (no characters)."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,12 @@ class Pipeline:
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
             master_tmp = work / "master.mkv"
+            analyser = self._face_analyser(source)
             master = self._timed(
-                "master", lambda: self._write_master(source, master_tmp, speech_wav, restore=True)
+                "master",
+                lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
             )
+            faces, thumbs = self._faces(analyser)
             speech = self._speech(source, speech_wav)
             if speech is None:
                 log.warning("%s: no sound, so nothing to transcribe", source.path.name)
@@ -122,7 +134,7 @@ class Pipeline:
                 source=source.path.name,
                 duration=round(source.duration, 3),
                 language=language,
-                speakers=(),
+                speakers=_speakers(faces),
                 lines=lines_from_segments(speech.segments) if speech else (),
             )
             fps = (
@@ -143,6 +155,11 @@ class Pipeline:
                 "report": out / f"{stem}.report.html",
                 "manifest": out / f"{stem}.manifest.json",
             }
+            if faces is not None:
+                names["faces"] = out / f"{stem}.faces.json"
+                for character in faces.characters:
+                    if character.id in thumbs:
+                        names[f"thumbnail {character.id}"] = out / f"{stem}.{character.id}.jpg"
             _refuse_overwriting_input(source, names.values())
             texts = {
                 "srt": WRITERS["srt"](cues, transcript),
@@ -167,7 +184,13 @@ class Pipeline:
             for kind, text in texts.items():
                 write_atomic(names[kind], text)
             write_atomic(names["transcript"], transcript.to_json())
+            if faces is not None:
+                write_atomic(names["faces"], tracks_json(faces))
+                for character in faces.characters:
+                    if character.id in thumbs:
+                        write_bytes_atomic(names[f"thumbnail {character.id}"], thumbs[character.id])
             manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
+            manifest["faces"] = _faces_summary(faces, analyser)
             write_atomic(names["report"], render(transcript, manifest))
             write_atomic(
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
@@ -214,7 +237,12 @@ class Pipeline:
 
     # -- stages ------------------------------------------------------------------------------
     def _write_master(
-        self, source: Source, path: Path, speech_wav: Path | None, restore: bool
+        self,
+        source: Source,
+        path: Path,
+        speech_wav: Path | None,
+        restore: bool,
+        faces: FaceAnalyser | None = None,
     ) -> MasterResult:
         options = self.options.restore if restore else RestoreOptions()
         pictures, sounds = picture_chain(options), sound_chain(options)
@@ -227,7 +255,10 @@ class Pipeline:
         video_stats, audio_stats = DecodeStats(), DecodeStats()
         streams: list[Iterator] = []
         if source.video is not None:
-            streams.append(pictures.process(iter_frames(source, video_stats)))
+            frames = pictures.process(iter_frames(source, video_stats))
+            if faces is not None:
+                frames = faces.process(frames)  # the faces are read on the restored picture
+            streams.append(frames)
         else:
             log.warning(
                 "%s has no picture: the master carries sound and subtitles only", source.path.name
@@ -264,6 +295,20 @@ class Pipeline:
             copied_tracks=tuple(copies),
             restoration={"picture": pictures.report(), "sound": sounds.report()},
         )
+
+    def _face_analyser(self, source: Source) -> FaceAnalyser | None:
+        if self.options.faces is None or source.video is None:
+            return None
+        from faces.stage import FaceAnalyser
+
+        return FaceAnalyser(self.options.faces)
+
+    def _faces(self, analyser: FaceAnalyser | None) -> tuple[FaceResult | None, dict]:
+        if analyser is None:
+            return None, {}
+        result = self._timed("characters", analyser.result)
+        self.timings["faces (within master)"] = round(analyser.seconds, 3)
+        return result
 
     def _speech(self, source: Source, wav: Path | None) -> SpeechResult | None:
         if wav is None:
@@ -350,6 +395,36 @@ class Pipeline:
             "timings": dict(self.timings),
             "outputs": {kind: path.name for kind, path in names.items()},
         }
+
+
+def _speakers(faces: FaceResult | None) -> tuple[Speaker, ...]:
+    if faces is None:
+        return ()
+    return tuple(Speaker(c.id, c.name, c.face_box, c.seen_seconds) for c in faces.characters)
+
+
+def _faces_summary(faces: FaceResult | None, analyser: FaceAnalyser | None) -> dict | None:
+    if faces is None or analyser is None:
+        return None
+    return {
+        "detector": faces.detector,
+        "analysis_fps": analyser.options.analysis_fps,
+        "frames_analysed": faces.frames_analysed,
+        "frames_with_faces": faces.frames_with_faces,
+        "tracks": len(faces.tracks),
+        "shots": len(faces.shots) + 1,
+        "characters": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "named_by": c.named_by,
+                "tracks": len(c.tracks),
+                "seen_seconds": c.seen_seconds,
+            }
+            for c in faces.characters
+        ],
+        "seconds": round(analyser.seconds, 3),
+    }
 
 
 def _drain(items: Iterator, progress: Progress, stage: str, total: float) -> None:

@@ -45,7 +45,8 @@ def test_run_writes_every_contract_file(talking_run):
     film, out, code = talking_run
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"face_1.{suffix}" for suffix in CONTRACT_FILES)  # and nothing else
+    extras = ("faces.json", "S1.jpg")  # face tracks and the one character's thumbnail
+    assert names == sorted(f"face_1.{suffix}" for suffix in CONTRACT_FILES + extras)
 
 
 @pytest.mark.slow
@@ -56,6 +57,10 @@ def test_transcript_and_subtitles_agree(talking_run):
     assert data["schema"] == "reelscribe.transcript/1" and data["source"] == "face_1.mp4"
     assert transcript.language == "en" and transcript.lines
     assert all(line.speaker is None and line.evidence is None for line in transcript.lines)
+    (speaker,) = transcript.speakers  # one person on screen, seen the whole clip
+    assert speaker.id == "S1" and speaker.seen_seconds == pytest.approx(6.1, abs=0.2)
+    x, y, w, h = speaker.face_box
+    assert 0 <= x and x + w <= 700 and 0 <= y and y + h <= 700 and w > 100
     words = [w for line in transcript.lines for w in line.words]
     assert len(words) >= 5
     assert transcript.duration == pytest.approx(open_source(film).duration, abs=0.05)
