@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faces.identity import SAME_PERSON, distance
+from faces.identity import distance
 from faces.types import Box, FaceObs, FaceTrack
 
 
@@ -46,7 +46,7 @@ class Tracker:
         min_iou: float = 0.3,
         max_gap_s: float = 0.5,
         embed_every_s: float = 1.0,
-        same_person: float = SAME_PERSON + 0.1,
+        same_person: float = 0.6,  # one frame against the track's mean: dlib's own rule
     ) -> None:
         self.embed = embed
         self.min_iou = min_iou

@@ -214,3 +214,15 @@ def test_shot_detector_finds_cuts_not_flicker():
         if detector.push(noisy) and i:
             cuts.append(i)
     assert cuts == [25, 50]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aged", [False, True], ids=["clean", "aged"])
+def test_five_people_one_after_another_stay_five(grid, media, aged):
+    extra = frames_of(media / "faces" / "grid" / "lbbc2a.mpg")
+    shots = [grid[name][:40] for name in GRID] + [extra[:40]]
+    if aged:
+        shots = [age(s, seed) for seed, s in enumerate(shots)]
+    result = analyse(shots)
+    owners = [t.character for t in sorted(result.tracks, key=lambda t: t.start)]
+    assert len(result.characters) == 5 and len(set(owners)) == 5 == len(owners)
