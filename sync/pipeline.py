@@ -46,7 +46,7 @@ from restore.media import (
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
 from speech.types import SpeechResult
-from sync.attribute import lines_from_segments
+from sync.attribute import AttributionOptions, lines_from_segments
 from sync.cues import CueRules, build_cues
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
@@ -78,6 +78,7 @@ class RunOptions:
     """Frame rate of an image-sequence input."""
     audio: Path | None = None
     """Sound file for an image-sequence input."""
+    attribution: AttributionOptions = field(default_factory=AttributionOptions)
     faces: FaceOptions | None = field(default_factory=FaceOptions)
     """The face stage (``run`` only); None skips it (no characters)."""
 
@@ -135,7 +136,7 @@ class Pipeline:
                 duration=round(source.duration, 3),
                 language=language,
                 speakers=_speakers(faces),
-                lines=lines_from_segments(speech.segments) if speech else (),
+                lines=self._attribute(speech, faces, speech_wav),
             )
             fps = (
                 float(source.video.average_rate)
@@ -309,6 +310,19 @@ class Pipeline:
         result = self._timed("characters", analyser.result)
         self.timings["faces (within master)"] = round(analyser.seconds, 3)
         return result
+
+    def _attribute(self, speech, faces, wav: Path | None):
+        if speech is None:
+            return ()
+        if faces is None or wav is None:
+            return lines_from_segments(speech.segments)
+        from sync.attribute import attribute, speech_envelope
+
+        envelope = speech_envelope(wav)
+        return self._timed(
+            "speakers",
+            lambda: attribute(speech.segments, faces, envelope, self.options.attribution),
+        )
 
     def _speech(self, source: Source, wav: Path | None) -> SpeechResult | None:
         if wav is None:

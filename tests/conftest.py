@@ -166,3 +166,76 @@ def model_cache(tmp_path_factory):
         os.environ.pop("REELSCRIBE_CACHE", None)
     else:
         os.environ["REELSCRIBE_CACHE"] = old
+
+
+def compose_dialogue(
+    path: Path, left: Path, right: Path, turns: str, aged: bool = False, gap_s: float = 0.6
+) -> list[tuple[float, float, str]]:
+    """A composed dialogue from two real single-speaker clips, side by side.
+
+    For each turn ("L" or "R") both clips play (both mouths move), but only the
+    speaker's own sound is heard. Returns (start, end, side) of every turn; between
+    turns, ``gap_s`` of still frames and silence. ``aged``: monochrome, grain,
+    flicker, dust, and hiss on the sound. Composed material, as ../shared/media's
+    README allows: the ground truth is exact by construction.
+    """
+    from restore.media import iter_audio, iter_frames, open_source
+
+    def load(clip):
+        source = open_source(clip)
+        frames = [f.rgb() for f in iter_frames(source)]
+        sound = np.concatenate([b.samples for b in iter_audio(source)], axis=1).mean(axis=0)
+        return frames, sound, source.audio[0].sample_rate
+
+    (lf, ls, rate), (rf, rs, _) = load(left), load(right)
+    fps, n = 25, min(len(lf), len(rf))
+    rng = np.random.default_rng(7)
+    truth, t = [], 0.0
+    frames_out, sound_out = [], []
+    for side in turns:
+        gap = int(gap_s * fps)
+        frames_out += [np.concatenate([lf[0], rf[0]], axis=1)] * gap
+        sound_out.append(np.zeros(int(gap_s * rate), np.float32))
+        t += gap / fps
+        frames_out += [np.concatenate([a, b], axis=1) for a, b in zip(lf[:n], rf[:n], strict=True)]
+        speech = (ls if side == "L" else rs)[: int(n / fps * rate)]
+        speech = np.pad(speech, (0, int(n / fps * rate) - len(speech)))
+        sound_out.append(speech.astype(np.float32))
+        truth.append((t, t + n / fps, side))
+        t += n / fps
+    sound = np.concatenate(sound_out)
+    if aged:
+        sound = sound + rng.normal(0, 0.01, len(sound)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("ffv1", rate=fps)
+        video.width, video.height, video.pix_fmt = (
+            frames_out[0].shape[1],
+            frames_out[0].shape[0],
+            "yuv420p",
+        )
+        audio = out.add_stream("flac", rate=rate, layout="mono")
+        for i, rgb in enumerate(frames_out):
+            if aged:
+                gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+                gray = gray * (1.0 + 0.12 * np.sin(i * 1.3)) + rng.normal(0, 10, gray.shape)
+                for _ in range(5):
+                    y, x = rng.integers(0, gray.shape[0] - 4), rng.integers(0, gray.shape[1] - 4)
+                    gray[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
+                rgb = np.stack([np.clip(gray, 0, 255).astype(np.uint8)] * 3, axis=-1)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), "rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        pcm = (np.clip(sound, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+        block = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        block.sample_rate, block.pts, block.time_base = rate, 0, Fraction(1, rate)
+        out.mux(audio.encode(block))
+        out.mux(audio.encode(None))
+    return truth
+
+
+@pytest.fixture(scope="session")
+def dialogue():
+    return compose_dialogue

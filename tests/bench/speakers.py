@@ -1,0 +1,127 @@
+"""Who speaks: turns attributed to the right face on composed dialogues (clean and aged),
+single-speaker real clips, and a cue-rule report.
+
+    .venv/bin/python tests/bench/speakers.py
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+MEDIA = ROOT.parent / "shared" / "media"
+
+from sync.cues import CueRules  # noqa: E402
+from sync.pipeline import Pipeline  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+compose_dialogue = _conftest.compose_dialogue
+
+PAIRS = (("bbaf2n", "lbax4n"), ("lrwp9a", "brbk7n"))
+TURNS = "LRRLRLLR"
+
+
+def cue_report(cues, rules: CueRules, fps: float) -> tuple[int, list[str]]:
+    bad = []
+    for i, cue in enumerate(cues):
+        problems = []
+        if len(cue.lines) > rules.max_lines:
+            problems.append("lines")
+        if any(len(line) > rules.max_chars_per_line for line in cue.lines):
+            problems.append("chars")
+        duration = cue.end - cue.start
+        if len(cue.text) / duration > rules.max_cps + 1e-6:
+            problems.append("reading speed")
+        if duration < rules.min_duration - 1e-3 or duration > rules.max_duration + 1e-3:
+            problems.append(f"duration {duration:.2f}s")
+        if i + 1 < len(cues) and cues[i + 1].start - cue.end < rules.min_gap_frames / fps - 1e-3:
+            problems.append("gap")
+        if problems:
+            bad.append(f"{cue.text!r}: {', '.join(problems)}")
+    return len(cues) - len(bad), bad
+
+
+def main() -> None:
+    from sync.cues import build_cues
+    from sync.transcript import Transcript
+
+    print(
+        f"## {time.strftime('%Y-%m-%d')} · {platform.machine()}, {os.cpu_count()} cores · "
+        "tests/bench/speakers.py"
+    )
+    print("\n### Composed dialogues: turns attributed to the right face\n")
+    print("| pair | version | turns | right | unattributed | wrong |")
+    print("|---|---|---|---|---|---|")
+    all_cues, exceptions = [0, 0], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for left, right in PAIRS:
+            for aged in (False, True):
+                film = tmp / f"{left}_{right}_{int(aged)}.mkv"
+                truth = compose_dialogue(
+                    film,
+                    MEDIA / "faces" / "grid" / f"{left}.mpg",
+                    MEDIA / "faces" / "grid" / f"{right}.mpg",
+                    TURNS,
+                    aged,
+                )
+                result = Pipeline().run(film, tmp / film.stem)
+                transcript = result.transcript
+                side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
+                ok = none = wrong = 0
+                for start, end, who in truth:
+                    said = [ln for ln in transcript.lines if start - 0.3 <= ln.start < end]
+                    speakers = {ln.speaker for ln in said}
+                    if speakers == {None} or not said:
+                        none += 1
+                    elif all(s is not None and side.get(s) == who for s in speakers):
+                        ok += 1
+                    else:
+                        wrong += 1
+                print(
+                    f"| {left} + {right} | {'aged' if aged else 'clean'} | {len(truth)} | "
+                    f"{ok} | {none} | {wrong} |"
+                )
+                cues = build_cues(transcript.lines, CueRules(), 25.0)
+                good, bad = cue_report(cues, CueRules(), 25.0)
+                all_cues[0] += good
+                all_cues[1] += len(cues)
+                exceptions += bad
+        print("\n### Single-speaker real clips: lines given to the one face\n")
+        print("| clip | lines | to the face | unattributed | mean confidence |")
+        print("|---|---|---|---|---|")
+        clips = [MEDIA / "faces" / "talking" / f"face_{i}.mp4" for i in (1, 2, 3)]
+        clips += sorted((MEDIA / "faces" / "grid").glob("*.mpg"))
+        for clip in clips:
+            transcript: Transcript = Pipeline().run(clip, tmp / clip.stem).transcript
+            lines = transcript.lines
+            to_face = [ln for ln in lines if ln.speaker is not None]
+            confidence = sum(ln.confidence for ln in to_face) / max(1, len(to_face))
+            print(
+                f"| {clip.relative_to(MEDIA)} | {len(lines)} | {len(to_face)} | "
+                f"{len(lines) - len(to_face)} | {confidence:.2f} |"
+            )
+            cues = build_cues(lines, CueRules(), 25.0)
+            good, bad = cue_report(cues, CueRules(), 25.0)
+            all_cues[0] += good
+            all_cues[1] += len(cues)
+            exceptions += bad
+    print(
+        f"\n### Cue rules (42 chars x 2 lines, <= 20 cps, 5/6-7 s, 2-frame gaps)\n\n"
+        f"{all_cues[0]} of {all_cues[1]} cues meet every rule."
+    )
+    for line in exceptions:
+        print(f"- {line}")
+
+
+if __name__ == "__main__":
+    main()
