@@ -239,3 +239,24 @@ def compose_dialogue(
 @pytest.fixture(scope="session")
 def dialogue():
     return compose_dialogue
+
+
+def age_frames(frames: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Make clean frames look like an old print: monochrome, grain, flicker, dust."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, rgb in enumerate(frames):
+        gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        gray = gray * (1.0 + 0.15 * np.sin(i * 1.7)) + rng.normal(0, 12, gray.shape)
+        for _ in range(6):
+            y, x = rng.integers(0, gray.shape[0] - 4), rng.integers(0, gray.shape[1] - 4)
+            gray[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
+        gray = np.clip(gray, 0, 255).astype(np.uint8)
+        out.append(np.stack([gray] * 3, axis=-1))
+    return out
+
+
+@pytest.fixture(scope="session")
+def age():
+    """``age(frames, seed=0)``: the frames as an old print (monochrome, grain, flicker, dust)."""
+    return age_frames

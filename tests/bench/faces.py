@@ -7,6 +7,7 @@ Prints markdown tables for docs/benchmarks.md.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import sys
@@ -27,17 +28,10 @@ def frames_of(path: Path, fps=None) -> list[np.ndarray]:
     return [f.rgb() for f in iter_frames(open_source(path, fps=fps))]
 
 
-def age(frames, seed=0):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i, rgb in enumerate(frames):
-        gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        gray = gray * (1.0 + 0.15 * np.sin(i * 1.7)) + rng.normal(0, 12, gray.shape)
-        for _ in range(6):
-            y, x = rng.integers(0, gray.shape[0] - 4), rng.integers(0, gray.shape[1] - 4)
-            gray[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
-        out.append(np.stack([np.clip(gray, 0, 255).astype(np.uint8)] * 3, axis=-1))
-    return out
+_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+age = _conftest.age_frames  # the same ageing as the tests
 
 
 def run(clips, detector="auto", fps=25.0):

@@ -28,21 +28,6 @@ def frames_of(path: Path, fps=None) -> list[np.ndarray]:
     return [f.rgb() for f in iter_frames(open_source(path, fps=fps))]
 
 
-def age(frames: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
-    """Make clean frames look like an old print: monochrome, grain, flicker, dust."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i, rgb in enumerate(frames):
-        gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        gray = gray * (1.0 + 0.15 * np.sin(i * 1.7)) + rng.normal(0, 12, gray.shape)
-        for _ in range(6):
-            y, x = rng.integers(0, gray.shape[0] - 4), rng.integers(0, gray.shape[1] - 4)
-            gray[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
-        gray = np.clip(gray, 0, 255).astype(np.uint8)
-        out.append(np.stack([gray] * 3, axis=-1))
-    return out
-
-
 def analyse(clips: list[list[np.ndarray]], options=None, fps=25.0):
     with FaceAnalyser(options or FaceOptions()) as analyser:
         t = 0.0
@@ -102,7 +87,7 @@ def test_mouth_moves_in_words_and_rests_in_silences(media):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("aged", [False, True], ids=["clean", "aged"])
-def test_one_character_per_person_across_cuts(grid, aged):
+def test_one_character_per_person_across_cuts(grid, aged, age):
     """Composed: A, B, A again (another shot of the same person), C."""
     a, b, c = grid["bbaf2n"], grid["lbax4n"], grid["lrwp9a"]
     shots = [a[:50], b[:50], a[25:], c[:50]]
@@ -117,7 +102,7 @@ def test_one_character_per_person_across_cuts(grid, aged):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("aged", [False, True], ids=["clean", "aged"])
-def test_two_people_side_by_side_are_two_characters(grid, aged):
+def test_two_people_side_by_side_are_two_characters(grid, aged, age):
     left, right = grid["lbax4n"], grid["brbk7n"]
     frames = [np.concatenate([x, y], axis=1) for x, y in zip(left, right, strict=True)]
     if aged:
@@ -218,7 +203,7 @@ def test_shot_detector_finds_cuts_not_flicker():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("aged", [False, True], ids=["clean", "aged"])
-def test_five_people_one_after_another_stay_five(grid, media, aged):
+def test_five_people_one_after_another_stay_five(grid, media, aged, age):
     extra = frames_of(media / "faces" / "grid" / "lbbc2a.mpg")
     shots = [grid[name][:40] for name in GRID] + [extra[:40]]
     if aged:
