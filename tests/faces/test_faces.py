@@ -211,3 +211,25 @@ def test_five_people_one_after_another_stay_five(grid, media, aged, age):
     result = analyse(shots)
     owners = [t.character for t in sorted(result.tracks, key=lambda t: t.start)]
     assert len(result.characters) == 5 and len(set(owners)) == 5 == len(owners)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aged", [False, True], ids=["clean", "aged"])
+def test_the_same_person_in_two_places_is_one_character(grid, aged, age):
+    """Composed: A on the left, B on the right, then A again on the right (another shot,
+    another place in the frame). Three shots, two people."""
+
+    def place(frames, side):
+        blank = np.zeros_like(frames[0])
+        return [np.concatenate([f, blank] if side == "L" else [blank, f], axis=1) for f in frames]
+
+    shots = [
+        place(grid["bbaf2n"][:45], "L"),
+        place(grid["lbax4n"][:45], "R"),
+        place(grid["bbaf2n"][30:], "R"),
+    ]
+    if aged:
+        shots = [age(s, seed) for seed, s in enumerate(shots)]
+    result = analyse(shots)
+    owners = [t.character for t in sorted(result.tracks, key=lambda t: t.start)]
+    assert len(result.characters) == 2 and owners[0] == owners[2] != owners[1]
