@@ -108,13 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser(
-        "run",
-        help="restore, transcribe, attribute speakers, write everything",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _media_options(run)
+    def command(name: str, summary: str, speech: bool = True) -> argparse.ArgumentParser:
+        parser = sub.add_parser(
+            name,
+            help=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _media_options(parser, speech=speech)
+        _common(parser)
+        return parser
+
+    run = command("run", "restore, transcribe, attribute speakers, write everything")
     run.add_argument("-o", "--output", type=Path, help="output folder (default: beside the input)")
     run.add_argument(
         "--no-restore", action="store_true", help="no picture and no sound restoration"
@@ -122,27 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
-    _common(run)
 
-    restore = sub.add_parser(
-        "restore",
-        help="restoration only (picture and sound)",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _media_options(restore, speech=False)
+    restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
-    _common(restore)
 
-    transcribe = sub.add_parser(
-        "transcribe",
-        help="speech only, on the sound as it is",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _media_options(transcribe)
+    transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
-    _common(transcribe)
     return parser
 
 
