@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, float, float | None], None]
 
 
-def _no_progress(stage: str, done: float, total: float | None) -> None:
+def no_progress(stage: str, done: float, total: float | None) -> None:
     pass
 
 
 def transcribe_wav(
-    path: str | Path, options: TranscribeOptions, progress: Progress = _no_progress
+    path: str | Path, options: TranscribeOptions, progress: Progress = no_progress
 ) -> SpeechResult:
     """Transcribe a 16 kHz WAV (the pipeline's speech tap) window by window.
 

@@ -35,8 +35,6 @@ MOUTH_RATE = 25.0  # mouth signals are compared on this uniform grid
 
 @dataclass(frozen=True)
 class AttributionOptions:
-    max_lag_s: float = 0.2
-    """Range of ``av_offset`` (estimating a film's sound-to-picture offset)."""
     av_offset_s: float = 0.0
     """Sound-to-picture offset applied when comparing (positive: the sound is late). Not
     estimated by default: over whole tracks, where each face speaks only part of the
@@ -118,18 +116,6 @@ def _mouth_signal(track: FaceTrack) -> _Signal | None:
     uniform = np.interp(grid, times, opening)
     activity = np.interp(grid, times, track.mouth_activity())
     return _Signal(track, grid, syllable_band(uniform, MOUTH_RATE), activity)
-
-
-def av_offset(signals: list[_Signal], envelope: np.ndarray, options) -> float:
-    """The film's sound-to-picture offset: the lag at which mouths and sound agree best
-    (summed over every face), searched once over +-max_lag_s."""
-    band = syllable_band(envelope, ENVELOPE_RATE)
-    best, best_lag = -np.inf, 0.0
-    for lag in np.arange(-options.max_lag_s, options.max_lag_s + 1e-9, 0.02):
-        total = sum(max(0.0, _corr(s.mouth, _envelope_at(band, s.times + lag))) for s in signals)
-        if total > best + 1e-9:
-            best, best_lag = total, float(lag)
-    return round(best_lag, 3)
 
 
 def attribute(

@@ -45,6 +45,7 @@ from restore.media import (
 )
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
+from speech.transcribe import Progress, no_progress
 from speech.types import SpeechResult
 from sync.attribute import AttributionOptions, lines_from_segments
 from sync.cues import CueRules, build_cues
@@ -59,12 +60,6 @@ if TYPE_CHECKING:
     from faces.types import FaceResult
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, float, float | None], None]
-
-
-def _silent(stage: str, done: float, total: float | None) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,9 @@ class MasterResult:
 class Pipeline:
     """Wires the stages together for one film. Holds no global state."""
 
-    def __init__(self, options: RunOptions = RunOptions(), progress: Progress = _silent) -> None:
+    def __init__(
+        self, options: RunOptions = RunOptions(), progress: Progress = no_progress
+    ) -> None:
         self.options = options
         self.progress = progress
         self.timings: dict[str, float] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from sync.transcript import Transcript
-from sync.writers import speaker_colour
+from sync.writers import speaker_colour, timecode
 
 _STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222;padding:0 1em}
@@ -15,14 +15,6 @@ th{background:#f4f4f4}.t{font-family:monospace;white-space:nowrap}.low{backgroun
 .who{font-weight:600}.dim{color:#888}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}
 """
-
-
-def timecode(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
 def render(transcript: Transcript, manifest: dict) -> str:

@@ -18,7 +18,8 @@ def speaker_colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _clock(seconds: float, sep: str) -> str:
+def timecode(seconds: float, sep: str = ".") -> str:
+    """HH:MM:SS.mmm (sep "," for SRT)."""
     ms = max(0, round(seconds * 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
@@ -38,7 +39,7 @@ def to_srt(cues: Sequence[Cue], transcript: Transcript) -> str:
         name = transcript.speaker_name(cue.speaker)
         if name:
             lines[0] = f"{_plain(name).upper()}: {lines[0]}"
-        timing = f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}"
+        timing = f"{timecode(cue.start, ',')} --> {timecode(cue.end, ',')}"
         blocks.append(f"{number}\n{timing}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
 
@@ -51,7 +52,7 @@ def to_vtt(cues: Sequence[Cue], transcript: Transcript) -> str:
         if name:
             voice = html.escape(_plain(name), quote=False)
             lines[0] = f"<v {voice}>{lines[0]}"
-        timing = f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}"
+        timing = f"{timecode(cue.start, '.')} --> {timecode(cue.end, '.')}"
         blocks.append(f"{number}\n{timing}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
 
