@@ -26,6 +26,10 @@ class TranscribeOptions:
     """Decode only what the Silero VAD (shipped in faster-whisper) calls speech."""
     condition_on_previous_text: bool = False
     """Off by default: conditioning lets one error repeat for minutes in a long film."""
+    fallback: bool = False
+    """Whisper's temperature fallback: re-decode by sampling when a window's text looks
+    looped or unlikely. Off by default: sampling makes the same film give different text
+    on each run, and real dialogue that repeats a line trips the loop check."""
     prompt: str | None = None
     """Vocabulary or names to expect (character names, period words), given to the decoder."""
     window_s: float = 600.0
@@ -39,3 +43,8 @@ class TranscribeOptions:
     """CPU threads for the engine; 0 lets it choose."""
     allow_download: bool = False
     """Let an engine fetch a missing model (into the cache, checked); never by default."""
+
+    @property
+    def temperatures(self) -> tuple[float, ...]:
+        """Whisper's own schedule with the fallback; greedy/beam only without."""
+        return (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.fallback else (0.0,)

@@ -90,6 +90,11 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
             "--no-vad", action="store_true", help="transcribe silence and music too"
         )
         parser.add_argument(
+            "--sampling-fallback",
+            action="store_true",
+            help="re-decode doubtful windows by sampling, as Whisper does (text varies per run)",
+        )
+        parser.add_argument(
             "--download",
             action="store_true",
             help="allow fetching a missing model into the cache (needs a network)",
@@ -198,6 +203,7 @@ def _options(args: argparse.Namespace):
             batch_size=args.batch_size,
             prompt=args.prompt,
             vad=not args.no_vad,
+            fallback=args.sampling_fallback,
             allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty

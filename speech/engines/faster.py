@@ -99,6 +99,7 @@ class FasterWhisper:
             vad_filter=options.vad,
             condition_on_previous_text=options.condition_on_previous_text,
             initial_prompt=options.prompt,
+            temperature=options.temperatures,
         )
         if self.batch_size > 1:
             from faster_whisper import BatchedInferencePipeline

@@ -68,6 +68,7 @@ class OpenAIWhisper:
             word_timestamps=True,
             condition_on_previous_text=options.condition_on_previous_text,
             initial_prompt=options.prompt,
+            temperature=options.temperatures,
             clip_timestamps=clips,
             fp16=self.device == "cuda",
             beam_size=options.beam_size,
