@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SEED = 1234
+"""Seeds Whisper's sampling fallback in every engine: the same audio gives the same text."""
+
 
 @dataclass(frozen=True)
 class TranscribeOptions:
@@ -26,10 +29,10 @@ class TranscribeOptions:
     """Decode only what the Silero VAD (shipped in faster-whisper) calls speech."""
     condition_on_previous_text: bool = False
     """Off by default: conditioning lets one error repeat for minutes in a long film."""
-    fallback: bool = False
+    fallback: bool = True
     """Whisper's temperature fallback: re-decode by sampling when a window's text looks
-    looped or unlikely. Off by default: sampling makes the same film give different text
-    on each run, and real dialogue that repeats a line trips the loop check."""
+    looped or unlikely. Without it, noisy sound keeps its loops (an aged GRID dialogue came
+    out as one phrase repeated). Sampling is seeded per window: reproducible."""
     prompt: str | None = None
     """Vocabulary or names to expect (character names, period words), given to the decoder."""
     window_s: float = 600.0

@@ -90,9 +90,9 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
             "--no-vad", action="store_true", help="transcribe silence and music too"
         )
         parser.add_argument(
-            "--sampling-fallback",
+            "--no-fallback",
             action="store_true",
-            help="re-decode doubtful windows by sampling, as Whisper does (text varies per run)",
+            help="never re-decode a doubtful window by (seeded) sampling, as Whisper does",
         )
         parser.add_argument(
             "--download",
@@ -203,7 +203,7 @@ def _options(args: argparse.Namespace):
             batch_size=args.batch_size,
             prompt=args.prompt,
             vad=not args.no_vad,
-            fallback=args.sampling_fallback,
+            fallback=not args.no_fallback,
             allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty

@@ -10,7 +10,7 @@ import numpy as np
 
 from restore.errors import UsageError
 from speech.models import resolve_ctranslate2
-from speech.options import TranscribeOptions
+from speech.options import SEED, TranscribeOptions
 from speech.types import Segment, Word
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ class FasterWhisper:
     def transcribe(
         self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
     ) -> tuple[list[Segment], str, float]:
+        if options.fallback:
+            _reseed(self.model)
         common = dict(
             language=language,
             task=options.task,
@@ -130,7 +132,33 @@ def load(options: TranscribeOptions) -> FasterWhisper:
 
 @lru_cache(maxsize=2)
 def _load(path: str, device: str, compute_type: str, threads: int):
+    import ctranslate2
     from faster_whisper import WhisperModel
 
     log.info("loading faster-whisper model %s on %s (%s)", path, device, compute_type)
-    return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
+    ctranslate2.set_random_seed(SEED)
+    model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
+    model._reelscribe = dict(path=path, device=device, compute_type=compute_type, threads=threads)
+    model._reelscribe_fresh = True
+    return model
+
+
+def _reseed(model) -> None:
+    """Whisper's fallback samples when a window's text looks looped or unlikely. CTranslate2
+    seeds a decoder thread's generator once, when it first samples, so the same audio would
+    get other text on the next call. A decoder loaded after seeding (a fraction of a second;
+    once per window) makes every window's sampling start from the same seed: the same film
+    gives the same transcript on every run."""
+    import ctranslate2
+
+    if model._reelscribe_fresh:
+        model._reelscribe_fresh = False
+        return
+    how = model._reelscribe
+    ctranslate2.set_random_seed(SEED)
+    model.model = ctranslate2.models.Whisper(
+        how["path"],
+        device=how["device"],
+        compute_type=how["compute_type"],
+        intra_threads=how["threads"],
+    )

@@ -15,7 +15,7 @@ import numpy as np
 
 from restore.errors import UsageError
 from speech.models import cache_dir, resolve_openai_whisper
-from speech.options import TranscribeOptions
+from speech.options import SEED, TranscribeOptions
 from speech.types import Segment, Word
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,10 @@ class OpenAIWhisper:
     def transcribe(
         self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
     ) -> tuple[list[Segment], str, float]:
+        import torch
         import whisper
 
+        torch.manual_seed(SEED)  # the fallback samples: same audio, same text
         clips: list[float] | str = "0"
         if options.vad:
             clips = speech_clips(audio)

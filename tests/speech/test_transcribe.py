@@ -299,7 +299,7 @@ def test_two_speaker_phone_call_wer_bound(media, tmp_path, to_wav):
 def test_dialogue_that_repeats_its_lines_gives_the_same_text_every_run(media, tmp_path, to_wav):
     """Two speakers trading the same two lines (LRRLRL) trip Whisper's loop check; its
     sampling fallback then gave different text and line times on each run (a CI failure).
-    The default decodes without sampling: the same film, the same transcript."""
+    Sampling is now seeded per window: the same film, the same transcript."""
     grid = media / "faces" / "grid"
     left, _ = sf.read(to_wav(grid / "lrwp9a.mpg", tmp_path / "l.wav"), dtype="float32")
     right, _ = sf.read(to_wav(grid / "brbk7n.mpg", tmp_path / "r.wav"), dtype="float32")
