@@ -7,12 +7,15 @@ single-speaker real clips, and a cue-rule report.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -26,8 +29,50 @@ _conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conftest)
 compose_dialogue = _conftest.compose_dialogue
 
-PAIRS = (("bbaf2n", "lbax4n"), ("lrwp9a", "brbk7n"))
+CLIPS = sorted(p.stem for p in (MEDIA / "faces" / "grid").glob("*.mpg"))
+PAIRS = tuple(itertools.combinations(CLIPS, 2))  # every pair of the six GRID speakers
 TURNS = "LRRLRLLR"
+BINS = ((0.0, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01))
+
+
+def judge(transcript, truth) -> tuple[tuple[int, int, int], list[tuple[float, bool]]]:
+    """Turns right / unattributed / wrong, and (confidence, right) for every attributed line.
+
+    A turn is judged by the lines holding its words (a word belongs to the turn its middle
+    falls in): right when all go to the face whose sound it is, unattributed when none has
+    a speaker (or Whisper heard nothing there), wrong otherwise."""
+    side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
+    ok = none = wrong = 0
+    lines = []
+    for start, end, who in truth:
+        said = [
+            ln
+            for ln in transcript.lines
+            if any(start <= (w.start + w.end) / 2 < end for w in ln.words)
+        ]
+        speakers = {ln.speaker for ln in said}
+        if not said or speakers == {None}:
+            none += 1
+        elif all(s is not None and side.get(s) == who for s in speakers):
+            ok += 1
+        else:
+            wrong += 1
+        lines += [(ln.confidence, side.get(ln.speaker) == who) for ln in said if ln.speaker]
+    return (ok, none, wrong), lines
+
+
+def platt(confidence: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Refit sync.attribute.CALIBRATION from the lines' margins (recovered from confidence)."""
+    from scipy.optimize import minimize
+
+    from sync.attribute import CALIBRATION
+
+    a, b = CALIBRATION
+    p = np.clip(confidence, 1e-4, 1 - 1e-4)
+    margin = (np.log(p / (1 - p)) - b) / a
+    sign = 2 * right.astype(float) - 1
+    fit = minimize(lambda w: np.logaddexp(0, -sign * (w[0] * margin + w[1])).sum(), [a, b])
+    return float(fit.x[0]), float(fit.x[1])
 
 
 def cue_report(cues, rules: CueRules, fps: float) -> tuple[int, list[str]]:
@@ -62,6 +107,8 @@ def main() -> None:
     print("| pair | version | turns | right | unattributed | wrong |")
     print("|---|---|---|---|---|---|")
     all_cues, exceptions = [0, 0], []
+    totals = {False: np.zeros(3, int), True: np.zeros(3, int)}
+    scored: list[tuple[float, bool]] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for left, right in PAIRS:
@@ -74,19 +121,11 @@ def main() -> None:
                     TURNS,
                     aged,
                 )
-                result = Pipeline().run(film, tmp / film.stem)
-                transcript = result.transcript
-                side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
-                ok = none = wrong = 0
-                for start, end, who in truth:
-                    said = [ln for ln in transcript.lines if start - 0.3 <= ln.start < end]
-                    speakers = {ln.speaker for ln in said}
-                    if speakers == {None} or not said:
-                        none += 1
-                    elif all(s is not None and side.get(s) == who for s in speakers):
-                        ok += 1
-                    else:
-                        wrong += 1
+                transcript = Pipeline().run(film, tmp / film.stem).transcript
+                counts, lines = judge(transcript, truth)
+                totals[aged] += counts
+                scored += lines
+                ok, none, wrong = counts
                 print(
                     f"| {left} + {right} | {'aged' if aged else 'clean'} | {len(truth)} | "
                     f"{ok} | {none} | {wrong} |"
@@ -96,6 +135,26 @@ def main() -> None:
                 all_cues[0] += good
                 all_cues[1] += len(cues)
                 exceptions += bad
+        for aged, (ok, none, wrong) in totals.items():
+            turns = ok + none + wrong
+            print(
+                f"| **all {len(PAIRS)} pairs** | {'aged' if aged else 'clean'} | {turns} | "
+                f"{ok} ({ok / turns:.1%}) | {none} | {wrong} |"
+            )
+        confidence = np.array([c for c, _ in scored])
+        right = np.array([r for _, r in scored])
+        print("\n### Confidence against accuracy (attributed lines of the composed dialogues)\n")
+        print("| confidence | lines | right | mean confidence |")
+        print("|---|---|---|---|")
+        for low, high in BINS:
+            inside = (confidence >= low) & (confidence < high)
+            if inside.any():
+                print(
+                    f"| {low:.2f}-{min(high, 1):.2f} | {inside.sum()} | "
+                    f"{right[inside].mean():.1%} | {confidence[inside].mean():.2f} |"
+                )
+        a, b = platt(confidence, right)
+        print(f"\nPlatt refit on these lines: a = {a:.2f}, b = {b:.2f} (CALIBRATION)")
         print("\n### Single-speaker real clips: lines given to the one face\n")
         print("| clip | lines | to the face | unattributed | mean confidence |")
         print("|---|---|---|---|---|")
