@@ -90,9 +90,9 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
             "--no-vad", action="store_true", help="transcribe silence and music too"
         )
         parser.add_argument(
-            "--no-fallback",
+            "--fallback",
             action="store_true",
-            help="never re-decode a doubtful window by (seeded) sampling, as Whisper does",
+            help="re-decode a doubtful window by (seeded) sampling, as Whisper does",
         )
         parser.add_argument(
             "--download",
@@ -203,7 +203,7 @@ def _options(args: argparse.Namespace):
             batch_size=args.batch_size,
             prompt=args.prompt,
             vad=not args.no_vad,
-            fallback=not args.no_fallback,
+            fallback=args.fallback,
             allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty

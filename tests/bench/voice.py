@@ -1,0 +1,91 @@
+"""Can a voice embedding tell the two speakers of a real phone call apart?
+
+    .venv/bin/python tests/bench/voice.py
+
+The pyannote sample (../shared/media/diarization) has 13 turns by two named
+speakers. For each embedding: mean cosine similarity of turns by the same
+speaker and by different speakers (after removing the mean vector), and
+leave-one-out nearest-centroid accuracy. Attribution by voice ("voice"
+evidence for lines said off screen) stays off until an embedding available
+offline separates them reliably (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+MEDIA = ROOT.parent / "shared" / "media" / "diarization"
+
+from speech.models import packaged_model  # noqa: E402
+
+
+def turns() -> list[tuple[str, float, float]]:
+    rows = [line.split(maxsplit=5) for line in open(MEDIA / "pyannote_sample.stm") if line.strip()]
+    return [(row[2], float(row[3]), float(row[4])) for row in rows]
+
+
+def whisper_encoder():
+    """Mean-pooled output of Whisper tiny.en's encoder (CTranslate2, offline)."""
+    import ctranslate2
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    model = ctranslate2.models.Whisper(str(packaged_model("tiny.en")), compute_type="int8")
+    features = FeatureExtractor(feature_size=80)
+
+    def embed(audio: np.ndarray) -> np.ndarray:
+        mel = features(np.pad(audio, (0, 16000 * 30 - len(audio))))[:, :3000]
+        out = model.encode(ctranslate2.StorageView.from_array(mel[None].astype(np.float32)))
+        frames = max(1, int(len(audio) / 16000 * 50))
+        return np.array(out.to_device(ctranslate2.Device.cpu))[0][:frames].mean(axis=0)
+
+    return embed
+
+
+def mfcc_statistics(audio: np.ndarray) -> np.ndarray:
+    """20 MFCCs' mean and standard deviation over the turn (the classic baseline)."""
+    import librosa
+
+    mfcc = librosa.feature.mfcc(y=audio, sr=16000, n_mfcc=20)
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)])
+
+
+def separation(vectors: list[np.ndarray], speakers: np.ndarray) -> tuple[float, float, int]:
+    e = np.array(vectors)
+    e = e - e.mean(axis=0)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    sim = e @ e.T
+    pairs = [(i, j) for i in range(len(e)) for j in range(i)]
+    same = np.mean([sim[i, j] for i, j in pairs if speakers[i] == speakers[j]])
+    cross = np.mean([sim[i, j] for i, j in pairs if speakers[i] != speakers[j]])
+    right = 0
+    for i in range(len(e)):
+        others = np.arange(len(e)) != i
+        centres = {s: e[(speakers == s) & others].mean(axis=0) for s in set(speakers)}
+        right += max(centres, key=lambda s: float(centres[s] @ e[i])) == speakers[i]
+    return float(same), float(cross), right
+
+
+def main() -> None:
+    import librosa
+
+    audio, _ = librosa.load(MEDIA / "pyannote_sample.wav", sr=16000)
+    spans = turns()
+    clips = [audio[int(a * 16000) : int(b * 16000)] for _, a, b in spans]
+    speakers = np.array([s for s, _, _ in spans])
+    print("| embedding | same speaker | other speaker | leave-one-out right |")
+    print("|---|---|---|---|")
+    for name, embed in (
+        ("Whisper tiny.en encoder, mean-pooled", whisper_encoder()),
+        ("MFCC mean + std", mfcc_statistics),
+    ):
+        same, cross, right = separation([embed(c) for c in clips], speakers)
+        print(f"| {name} | {same:.3f} | {cross:.3f} | {right}/{len(clips)} |")
+
+
+if __name__ == "__main__":
+    main()
