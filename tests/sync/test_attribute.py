@@ -123,7 +123,7 @@ def test_a_segment_spanning_two_speakers_is_split_where_the_speaker_changes():
 
 def test_nobody_when_no_mouth_follows_the_sound():
     """The voice of someone off screen while two faces talk, neither in time with it: more
-    than half of its words go to nobody (44 % were attributed when this was tuned; see
+    than half of its words go to nobody (38 % were attributed when this was tuned; see
     AttributionOptions.min_sync), while the same faces with their own voice get all of it."""
     off_screen = on_screen = 0
     for seed in range(100, 160, 3):

@@ -245,9 +245,13 @@ def test_composed_dialogue_each_turn_goes_to_the_face_in_time_with_it(media, tmp
     side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
     assert sorted(side.values()) == ["L", "R"]
     right = 0
-    for start, end, who in truth:
-        said = [line for line in transcript.lines if start - 0.3 <= line.start < end]
-        assert said, (start, end)
+    for start, end, who in truth:  # the lines holding the turn's words (by their middles)
+        said = [
+            line
+            for line in transcript.lines
+            if any(start <= (w.start + w.end) / 2 < end for w in line.words)
+        ]
+        assert said, (start, end)  # every turn heard
         right += all(line.speaker is not None and side[line.speaker] == who for line in said)
     assert right >= 5  # this pair: 8 of 8 turns in the benchmark (docs/benchmarks.md)
     srt = (tmp_path / "out" / "talk.en.srt").read_text()
