@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from restore.clicks import Declick
+from restore.denoise import Denoise
 from restore.errors import UsageError
+from restore.hum import Dehum
+from restore.loudness import Loudness, LoudnessOptions
 
 
 class Step(Protocol):
@@ -24,15 +29,30 @@ class Step(Protocol):
 
 
 PICTURE_STEPS: dict[str, Callable[[], Step]] = {}
-SOUND_STEPS: dict[str, Callable[[], Step]] = {}
+SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
+    "clicks": lambda options: Declick(),
+    "hum": lambda options: Dehum(),
+    "denoise": lambda options: Denoise(),
+    "loudness": lambda options: Loudness(LoudnessOptions(target=options.loudness)),
+}
+"""Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
+SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
 
 
 @dataclass(frozen=True)
 class RestoreOptions:
     picture: tuple[str, ...] = ()
     """Picture steps, in order (names from ``PICTURE_STEPS``)."""
-    sound: tuple[str, ...] = ()
-    """Sound steps, in order (names from ``SOUND_STEPS``)."""
+    sound: tuple[str, ...] = SOUND_DEFAULT
+    """Sound steps, in order (names from ``SOUND_STEPS``): clicks before the filters they
+    would ring through, loudness last, on what the master will carry."""
+    loudness: float = -23.0
+    """Integrated loudness (LUFS) the ``loudness`` step brings the master to."""
+
+    @classmethod
+    def none(cls) -> RestoreOptions:
+        """No restoration at all: the film passes through untouched."""
+        return cls(picture=(), sound=())
 
 
 class Chain:
@@ -58,4 +78,5 @@ def picture_chain(options: RestoreOptions) -> Chain:
 
 
 def sound_chain(options: RestoreOptions) -> Chain:
-    return Chain(options.sound, SOUND_STEPS, "sound")
+    steps = {name: partial(make, options) for name, make in SOUND_STEPS.items()}
+    return Chain(options.sound, steps, "sound")

@@ -41,8 +41,9 @@ def ar_coefficients(x: np.ndarray, order: int) -> np.ndarray:
     """The prediction-error filter [1, -a1, ..., -ap] of ``x`` (autocorrelation method)."""
     from scipy.linalg import solve_toeplitz
 
-    n = len(x)
-    r = np.array([np.dot(x[: n - k], x[k:]) for k in range(order + 1)])
+    size = 1 << int(np.ceil(np.log2(2 * len(x))))
+    spectrum = np.fft.rfft(x, size)
+    r = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, size)[: order + 1]
     if r[0] <= 0:
         return np.concatenate([[1.0], np.zeros(order)])
     r[0] *= 1.0 + 1e-6  # a little white noise: a stable solve on pure tones

@@ -137,4 +137,3 @@ class Dehum:
             "prominence_db_after": [round(p, 1) for _, p in self.after],
             "removed_db": None if after is None else round(before - after, 1),
         }
-

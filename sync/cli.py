@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from faces.stage import FaceOptions
-from restore.chain import RestoreOptions
+from restore.chain import SOUND_DEFAULT, SOUND_STEPS, RestoreOptions
 from restore.errors import ReelError
 from speech.options import TranscribeOptions
 
@@ -101,6 +101,34 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
         )
 
 
+def _sound_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sound",
+        metavar="STEPS",
+        default=",".join(SOUND_DEFAULT),
+        help=f"sound restoration steps, in order, comma-separated, or 'none' "
+        f"(default {','.join(SOUND_DEFAULT)}; known: {', '.join(SOUND_STEPS)})",
+    )
+    parser.add_argument(
+        "--loudness",
+        metavar="LUFS",
+        type=float,
+        default=RestoreOptions.loudness,
+        help="integrated loudness of the master's sound (default -23, EBU R128)",
+    )
+
+
+def _restore_options(args: argparse.Namespace) -> RestoreOptions:
+    if getattr(args, "no_restore", False):
+        return RestoreOptions.none()
+    if not hasattr(args, "sound"):
+        return RestoreOptions()
+    names = tuple(n.strip() for n in args.sound.split(",") if n.strip())
+    if names == ("none",):
+        names = ()
+    return RestoreOptions(sound=names, loudness=args.loudness)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelscribe",
@@ -129,12 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
+    _sound_options(run)
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
+    _sound_options(restore)
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
@@ -206,7 +236,7 @@ def _options(args: argparse.Namespace):
             fallback=args.fallback,
             allow_download=args.download,
         )
-    restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
+    restore = _restore_options(args)  # the default chain; --no-restore keeps it empty
     faces = None
     if getattr(args, "command", None) == "run" and not args.no_faces:
         faces = FaceOptions(

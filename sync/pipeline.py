@@ -242,7 +242,7 @@ class Pipeline:
         restore: bool,
         faces: FaceAnalyser | None = None,
     ) -> MasterResult:
-        options = self.options.restore if restore else RestoreOptions()
+        options = self.options.restore if restore else RestoreOptions.none()
         pictures, sounds = picture_chain(options), sound_chain(options)
         track = self.options.audio_track
         if source.audio:

@@ -260,3 +260,40 @@ def age_frames(frames: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
 def age():
     """``age(frames, seed=0)``: the frames as an old print (monochrome, grain, flicker, dust)."""
     return age_frames
+
+
+def age_sound(
+    clean: np.ndarray,
+    rate: int,
+    snr_db: float | None = 20.0,
+    hum_hz: float | None = 50.0,
+    hum_db: float = -30.0,
+    clicks_per_s: float = 0.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[int]]:
+    """An old soundtrack from a clean one (channels, n): white hiss at ``snr_db`` below the
+    speech, mains hum with 4 harmonics at ``hum_db`` dBFS, and 1-4 sample clicks. Returns
+    the aged samples and where the clicks start."""
+    rng = np.random.default_rng(seed)
+    aged = clean.astype(np.float64).copy()
+    n = aged.shape[1]
+    power = float(np.mean(clean.astype(np.float64) ** 2))
+    if snr_db is not None:
+        aged += rng.standard_normal(aged.shape) * np.sqrt(power / 10 ** (snr_db / 10))
+    if hum_hz is not None:
+        t = np.arange(n) / rate
+        amp = np.sqrt(2) * 10 ** (hum_db / 20)
+        for k, share in zip((1, 2, 3, 4), (1.0, 0.5, 0.3, 0.2), strict=True):
+            aged += amp * share * np.sin(2 * np.pi * hum_hz * k * t + k)
+    starts = sorted(rng.choice(np.arange(rate // 10, n - 10), int(clicks_per_s * n / rate)))
+    peak = float(np.abs(clean).max()) or 1.0
+    for s in starts:
+        width = int(rng.integers(1, 5))
+        aged[:, s : s + width] += rng.choice([-1, 1]) * rng.uniform(0.3, 0.8) * peak
+    return aged.astype(np.float32), [int(s) for s in starts]
+
+
+@pytest.fixture(scope="session")
+def age_sound_fn():
+    """``age_sound(clean, rate, snr_db=20, hum_hz=50, hum_db=-30, clicks_per_s=0, seed=0)``."""
+    return age_sound

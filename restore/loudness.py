@@ -1,0 +1,228 @@
+"""Loudness: measure the film (ITU-R BS.1770 / EBU R128), then bring it to a target, in two passes.
+
+Pass one spools the sound to a temporary file on disk (a two-hour film never
+sits in memory) while ffmpeg's ``ebur128`` filter, through PyAV's filter graph,
+measures integrated loudness and true peak as it goes (pyloudnorm, the
+reference the tests hold it to, needs the whole signal in memory). Pass two
+reads the spool back, applies the gain that lands the target, and, only where
+that gain would push the true peak over the ceiling, runs ffmpeg's ``alimiter``
+(look-ahead, delay compensated) with a ceiling margin for inter-sample peaks.
+The output is measured again, so the manifest says what came out, not what was
+intended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from restore.media import AudioBlock
+
+log = logging.getLogger(__name__)
+
+SILENT_LUFS = -69.0  # ebur128 says -70 for silence: nothing to normalise
+
+
+@dataclass(frozen=True)
+class LoudnessOptions:
+    target: float = -23.0
+    """Integrated loudness to land, in LUFS (EBU R128 broadcast: -23)."""
+    true_peak: float = -1.0
+    """Ceiling for the true peak, in dBTP."""
+    max_gain_db: float = 30.0
+    """At most this much gain: a near-silent track is not blown up into its noise."""
+
+
+class Meter:
+    """Streaming BS.1770 integrated loudness and true peak (ffmpeg's ebur128 filter)."""
+
+    def __init__(self, rate: int, layout: str) -> None:
+        self.rate, self.layout = rate, layout
+        self.graph = _graph(rate, layout, ("ebur128", "metadata=1:peak=true"))
+        self.lufs = SILENT_LUFS - 1
+        self.peak = 0.0
+        self.sent = 0
+
+    def push(self, samples: np.ndarray | None) -> None:
+        self.sent = _push(self.graph, samples, self.rate, self.layout, self.sent)
+        for frame in _pull(self.graph):
+            meta = frame.metadata
+            if "lavfi.r128.I" in meta:
+                self.lufs = float(meta["lavfi.r128.I"])
+            if "lavfi.r128.true_peak" in meta:
+                self.peak = max(self.peak, float(meta["lavfi.r128.true_peak"]))
+
+    def close(self) -> tuple[float, float]:
+        """(integrated LUFS, true peak dBTP)."""
+        self.push(None)
+        return self.lufs, 20 * float(np.log10(max(self.peak, 1e-10)))
+
+
+def measure(samples: np.ndarray, rate: int, layout: str) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of float32 (channels, n) samples."""
+    meter = Meter(rate, layout)
+    for i in range(0, samples.shape[1], rate):
+        meter.push(samples[:, i : i + rate])
+    return meter.close()
+
+
+class Loudness:
+    name = "loudness"
+
+    def __init__(self, options: LoudnessOptions = LoudnessOptions()) -> None:
+        self.options = options
+        self.before: tuple[float, float] | None = None
+        self.after: tuple[float, float] | None = None
+        self.gain_db = 0.0
+        self.limited = False
+
+    def process(self, blocks: Iterator[AudioBlock]) -> Iterator[AudioBlock]:
+        with tempfile.TemporaryFile(prefix="reelscribe-loudness-") as spool:
+            shapes: list[tuple[int, int, str, int]] = []
+            meter = None
+            for block in blocks:
+                if meter is None:
+                    meter = Meter(block.rate, block.layout)
+                meter.push(block.samples)
+                spool.write(np.ascontiguousarray(block.samples, np.float32).tobytes())
+                shapes.append((block.start, block.rate, block.layout, block.samples.shape))
+            if meter is None:
+                return
+            self.before = meter.close()
+            lufs, peak = self.before
+            if lufs <= SILENT_LUFS:
+                log.info("sound is silent: loudness left as it is")
+                self.gain_db = 0.0
+            else:
+                self.gain_db = min(self.options.target - lufs, self.options.max_gain_db)
+            self.limited = peak + self.gain_db > self.options.true_peak
+            log.info(
+                "loudness %.1f LUFS, true peak %.1f dBTP: gain %+.1f dB%s",
+                lufs,
+                peak,
+                self.gain_db,
+                ", limited" if self.limited else "",
+            )
+            spool.seek(0)
+            gain = np.float32(10 ** (self.gain_db / 20))
+            _, rate, layout, _ = shapes[0]
+            after = Meter(rate, layout)
+            limiter = _Limiter(rate, layout, self.options.true_peak) if self.limited else None
+
+            def read() -> Iterator[tuple]:
+                for start, rate_, layout_, shape in shapes:
+                    count = shape[0] * shape[1]
+                    raw = np.frombuffer(spool.read(4 * count), np.float32).reshape(shape)
+                    yield start, rate_, layout_, raw * gain
+
+            items = read() if limiter is None else limiter.process(read())
+            for start, rate_, layout_, samples in items:
+                after.push(samples)
+                yield AudioBlock(start, rate_, layout_, samples)
+            self.after = after.close()
+
+    def report(self) -> dict:
+        def pair(value):
+            if value is None:
+                return None
+            return {"lufs": round(value[0], 2), "dbtp": round(value[1], 2)}
+
+        return {
+            "settings": dataclasses.asdict(self.options),
+            "before": pair(self.before),
+            "after": pair(self.after),
+            "gain_db": round(self.gain_db, 2),
+            "limited": self.limited,
+        }
+
+
+class _Limiter:
+    """ffmpeg's alimiter over (start, rate, layout, samples) items, same block sizes out."""
+
+    MARGIN_DB = 1.0  # alimiter holds sample peaks; true (inter-sample) peaks sit a little higher
+
+    def __init__(self, rate: int, layout: str, ceiling_db: float) -> None:
+        limit = 10 ** ((ceiling_db - self.MARGIN_DB) / 20)
+        self.rate, self.layout = rate, layout
+        self.graph = _graph(
+            rate,
+            layout,
+            ("alimiter", f"limit={limit:.6f}:attack=5:release=50:level=0:latency=1"),
+        )
+
+    def process(self, items: Iterator[tuple]) -> Iterator[tuple]:
+        pending: list[tuple] = []  # blocks waiting for their samples to come out of the filter
+        fifo: list[np.ndarray] = []
+        held = 0
+        sent = 0
+
+        def drain(final: bool) -> Iterator[tuple]:
+            nonlocal held
+            while pending and (held >= pending[0][3][1] or final):
+                start, rate, layout, shape = pending.pop(0)
+                joined = np.concatenate(fifo, axis=1) if fifo else np.zeros((shape[0], 0))
+                out = joined[:, : shape[1]]
+                if out.shape[1] < shape[1]:  # the filter kept a few: pad (only at the very end)
+                    out = np.pad(out, ((0, 0), (0, shape[1] - out.shape[1])))
+                fifo[:] = [joined[:, shape[1] :]]
+                held = fifo[0].shape[1]
+                yield start, rate, layout, out.astype(np.float32)
+
+        for start, rate, layout, samples in items:
+            pending.append((start, rate, layout, samples.shape))
+            sent = _push(self.graph, samples, self.rate, self.layout, sent)
+            for frame in _pull(self.graph):
+                fifo.append(frame.to_ndarray())
+                held += fifo[-1].shape[1]
+            yield from drain(False)
+        _push(self.graph, None, self.rate, self.layout, sent)
+        for frame in _pull(self.graph):
+            fifo.append(frame.to_ndarray())
+            held += fifo[-1].shape[1]
+        yield from drain(True)
+
+
+def _graph(rate: int, layout: str, *filters: tuple[str, str]) -> av.filter.Graph:
+    graph = av.filter.Graph()
+    node = graph.add_abuffer(
+        format="fltp", sample_rate=rate, layout=layout, time_base=Fraction(1, rate)
+    )
+    for name, args in filters:
+        following = graph.add(name, args)
+        node.link_to(following)
+        node = following
+    sink = graph.add("aformat", "sample_fmts=fltp")
+    node.link_to(sink)
+    end = graph.add("abuffersink")
+    sink.link_to(end)
+    graph.configure()
+    return graph
+
+
+def _push(graph, samples: np.ndarray | None, rate: int, layout: str, sent: int) -> int:
+    if samples is None:
+        graph.push(None)
+        return sent
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples, np.float32), format="fltp", layout=layout
+    )
+    frame.sample_rate = rate
+    frame.time_base = Fraction(1, rate)
+    frame.pts = sent
+    graph.push(frame)
+    return sent + samples.shape[1]
+
+
+def _pull(graph) -> Iterator[av.AudioFrame]:
+    while True:
+        try:
+            yield graph.pull()
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return
