@@ -20,12 +20,13 @@ from restore.media import AudioBlock
 def with_context(
     blocks: Iterator[AudioBlock],
     pad: int,
-    process: Callable[[np.ndarray, int, slice], np.ndarray],
+    process: Callable[[np.ndarray, int, slice, int], np.ndarray],
 ) -> Iterator[AudioBlock]:
     """Yield each block processed with up to ``pad`` samples of its neighbours on each side.
 
-    ``process(samples, rate, middle)`` gets float32 (channels, n), where ``samples[:, middle]``
-    is the block itself, and returns the same shape;
+    ``process(samples, rate, middle, first)`` gets float32 (channels, n), where
+    ``samples[:, middle]`` is the block itself and ``first`` is the stream's index of
+    ``samples[:, 0]``, and returns the same shape;
     block boundaries, starts and layouts come out as they went in. The film's first
     and last samples have no neighbours there: ``process`` sees the signal's own edge.
     """
@@ -47,7 +48,7 @@ def _emit(queue: list[AudioBlock], history, pad, process) -> Iterator[AudioBlock
     left = 0 if history is None else history.shape[1]
     n = current.samples.shape[1]
     middle = slice(left, left + n)
-    out = process(joined, current.rate, middle)[:, middle]
+    out = process(joined, current.rate, middle, current.start - left)[:, middle]
     yield AudioBlock(current.start, current.rate, current.layout, out.astype(np.float32))
     tail = current.samples if history is None else np.concatenate([history, current.samples], 1)
     return tail[:, -pad:] if pad else None

@@ -127,7 +127,7 @@ class Declick:
             self.seconds += block.samples.shape[1] / block.rate
             yield block
 
-    def _repair(self, samples: np.ndarray, rate: int, middle: slice) -> np.ndarray:
+    def _repair(self, samples: np.ndarray, rate: int, middle: slice, first: int) -> np.ndarray:
         out = samples.astype(np.float64)
         found = []
         for channel in out:

@@ -102,13 +102,18 @@ class Denoise:
             n_jobs=1,
         )
 
-    def _reduce(self, samples: np.ndarray, rate: int, middle: slice) -> np.ndarray:
-        n_fft = self._gate._n_fft
-        if samples.shape[1] < n_fft:
+    def _reduce(self, samples: np.ndarray, rate: int, middle: slice, first: int) -> np.ndarray:
+        n_fft, hop = self._gate._n_fft, self._gate._hop_length
+        # STFT windows on the film's own grid (multiples of the hop from its first sample),
+        # whatever the block sizes: the stream gives what the whole film in one piece gives
+        skip = (-first) % hop
+        if samples.shape[1] - skip < n_fft:
             return samples
         # the STFT drops a last partial window: mirror the edges so the film's own are kept
-        padded = np.pad(samples, ((0, 0), (n_fft, n_fft)), mode="reflect")
-        return self._gate.spectral_gating_stationary(padded)[:, n_fft:-n_fft]
+        padded = np.pad(samples[:, skip:], ((0, 0), (n_fft, n_fft)), mode="reflect")
+        out = samples.copy()
+        out[:, skip:] = self._gate.spectral_gating_stationary(padded)[:, n_fft:-n_fft]
+        return out
 
     def report(self) -> dict:
         return {

@@ -23,10 +23,12 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from restore.blocks import with_context
 from restore.media import AudioBlock
 
 log = logging.getLogger(__name__)
 
+LIMIT_S = 0.005  # the limiter looks 5 ms around each peak
 SILENT_LUFS = -69.0  # ebur128 says -70 for silence: nothing to normalise
 
 
@@ -97,12 +99,25 @@ class Loudness:
                 return
             self.before = meter.close()
             lufs, peak = self.before
+            _, rate, layout, _ = shapes[0]
             if lufs <= SILENT_LUFS:
                 log.info("sound is silent: loudness left as it is")
                 self.gain_db = 0.0
             else:
                 self.gain_db = min(self.options.target - lufs, self.options.max_gain_db)
-            self.limited = peak + self.gain_db > self.options.true_peak
+            # BS.1770's absolute gate (-70 LUFS) makes loudness not quite follow gain:
+            # check the gain on the spool (the meter is cheap) and correct it once
+            check = Meter(rate, layout)
+            for _, _, _, samples in self._read(spool, shapes, self.gain_db):
+                check.push(samples)
+            landed, peak_after = check.close()
+            if lufs > SILENT_LUFS and landed > SILENT_LUFS:
+                correction = min(
+                    self.options.target - landed, self.options.max_gain_db - self.gain_db
+                )
+                self.gain_db += correction
+                peak_after += correction
+            self.limited = peak_after > self.options.true_peak - 0.1
             log.info(
                 "loudness %.1f LUFS, true peak %.1f dBTP: gain %+.1f dB%s",
                 lufs,
@@ -110,23 +125,26 @@ class Loudness:
                 self.gain_db,
                 ", limited" if self.limited else "",
             )
-            spool.seek(0)
-            gain = np.float32(10 ** (self.gain_db / 20))
-            _, rate, layout, _ = shapes[0]
             after = Meter(rate, layout)
-            limiter = _Limiter(rate, layout, self.options.true_peak) if self.limited else None
-
-            def read() -> Iterator[tuple]:
-                for start, rate_, layout_, shape in shapes:
-                    count = shape[0] * shape[1]
-                    raw = np.frombuffer(spool.read(4 * count), np.float32).reshape(shape)
-                    yield start, rate_, layout_, raw * gain
-
-            items = read() if limiter is None else limiter.process(read())
+            items = self._read(spool, shapes, self.gain_db)
+            if self.limited:
+                ceiling = 10 ** ((self.options.true_peak - 0.3) / 20)
+                pad = int(2 * LIMIT_S * rate) + 8
+                blocks_in = (AudioBlock(start, r, lay, x) for start, r, lay, x in items)
+                limited = with_context(blocks_in, pad, lambda x, r, m, f: _limit(x, r, ceiling))
+                items = ((b.start, b.rate, b.layout, b.samples) for b in limited)
             for start, rate_, layout_, samples in items:
                 after.push(samples)
-                yield AudioBlock(start, rate_, layout_, samples)
+                yield AudioBlock(start, rate_, layout_, samples.astype(np.float32))
             self.after = after.close()
+
+    @staticmethod
+    def _read(spool, shapes, gain_db: float) -> Iterator[tuple]:
+        spool.seek(0)
+        gain = np.float32(10 ** (gain_db / 20))
+        for start, rate, layout, shape in shapes:
+            raw = np.frombuffer(spool.read(4 * shape[0] * shape[1]), np.float32).reshape(shape)
+            yield start, rate, layout, raw * gain
 
     def report(self) -> dict:
         def pair(value):
@@ -143,50 +161,22 @@ class Loudness:
         }
 
 
-class _Limiter:
-    """ffmpeg's alimiter over (start, rate, layout, samples) items, same block sizes out."""
+def _limit(samples: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
+    """Turn down only where the 4x-oversampled (true) peak would pass ``ceiling`` (linear).
 
-    MARGIN_DB = 1.0  # alimiter holds sample peaks; true (inter-sample) peaks sit a little higher
+    The gain needed at each sample is held for the look-around window (a minimum filter)
+    and then smoothed over half of it, so it ramps down before a peak and back up after,
+    and never rises above what any sample in reach needs.
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from scipy.signal import resample_poly
 
-    def __init__(self, rate: int, layout: str, ceiling_db: float) -> None:
-        limit = 10 ** ((ceiling_db - self.MARGIN_DB) / 20)
-        self.rate, self.layout = rate, layout
-        self.graph = _graph(
-            rate,
-            layout,
-            ("alimiter", f"limit={limit:.6f}:attack=5:release=50:level=0:latency=1"),
-        )
-
-    def process(self, items: Iterator[tuple]) -> Iterator[tuple]:
-        pending: list[tuple] = []  # blocks waiting for their samples to come out of the filter
-        fifo: list[np.ndarray] = []
-        held = 0
-        sent = 0
-
-        def drain(final: bool) -> Iterator[tuple]:
-            nonlocal held
-            while pending and (held >= pending[0][3][1] or final):
-                start, rate, layout, shape = pending.pop(0)
-                joined = np.concatenate(fifo, axis=1) if fifo else np.zeros((shape[0], 0))
-                out = joined[:, : shape[1]]
-                if out.shape[1] < shape[1]:  # the filter kept a few: pad (only at the very end)
-                    out = np.pad(out, ((0, 0), (0, shape[1] - out.shape[1])))
-                fifo[:] = [joined[:, shape[1] :]]
-                held = fifo[0].shape[1]
-                yield start, rate, layout, out.astype(np.float32)
-
-        for start, rate, layout, samples in items:
-            pending.append((start, rate, layout, samples.shape))
-            sent = _push(self.graph, samples, self.rate, self.layout, sent)
-            for frame in _pull(self.graph):
-                fifo.append(frame.to_ndarray())
-                held += fifo[-1].shape[1]
-            yield from drain(False)
-        _push(self.graph, None, self.rate, self.layout, sent)
-        for frame in _pull(self.graph):
-            fifo.append(frame.to_ndarray())
-            held += fifo[-1].shape[1]
-        yield from drain(True)
+    over = np.abs(resample_poly(samples, 4, 1, axis=1)).max(axis=0)
+    peak = over[: 4 * samples.shape[1]].reshape(-1, 4).max(axis=1)
+    needed = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    window = int(LIMIT_S * rate)
+    held = minimum_filter1d(needed, 2 * window + 1, mode="nearest")
+    return samples * uniform_filter1d(held, window, mode="nearest")
 
 
 def _graph(rate: int, layout: str, *filters: tuple[str, str]) -> av.filter.Graph:
