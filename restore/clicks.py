@@ -74,7 +74,7 @@ def find_clicks(x: np.ndarray, rate: int, options: ClickOptions = ClickOptions()
             start = h
         prev = h
     clicks.append((start, prev + 1))
-    return [(s, e) for s, e in clicks if e - s <= longest]
+    return [(int(s), int(e)) for s, e in clicks if e - s <= longest]
 
 
 def _local_level(error: np.ndarray, frame: int) -> np.ndarray:
@@ -139,7 +139,7 @@ class Declick:
         # the neighbours' samples come round again as context: count only this block's clicks
         mine = [(s, e) for s, e in merged if middle.start <= s < middle.stop]
         self.repaired += len(mine)
-        self.samples += sum(e - s for s, e in mine)
+        self.samples += int(sum(e - s for s, e in mine))
         return out
 
     def report(self) -> dict:

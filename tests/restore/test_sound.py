@@ -55,7 +55,7 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     ref = reference.ravel().astype(np.float64)
     est = estimate.ravel().astype(np.float64)
     target = np.dot(est, ref) / np.dot(ref, ref) * ref
-    return float(10 * np.log10(np.sum(target**2) / np.sum((est - target) ** 2)))
+    return float(10 * np.log10(np.sum(target**2) / max(np.sum((est - target) ** 2), 1e-30)))
 
 
 # -- hum ----------------------------------------------------------------------------------------
