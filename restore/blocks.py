@@ -11,7 +11,9 @@ hiss sounds like) reads a bounded lead-in first and then replays it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 
+import av
 import numpy as np
 
 from restore.media import AudioBlock
@@ -76,3 +78,97 @@ def replay(held: list[AudioBlock], rest: Iterator[AudioBlock]) -> Iterator[Audio
 def db(ratio: float) -> float:
     """A power ratio in decibels (rounded for the manifest; -inf stays a finite floor)."""
     return round(10 * float(np.log10(max(ratio, 1e-30))), 2)
+
+
+# -- ffmpeg filters through PyAV ------------------------------------------------------
+def filter_graph(rate: int, layout: str, *filters: tuple[str, str]) -> av.filter.Graph:
+    graph = av.filter.Graph()
+    node = graph.add_abuffer(
+        format="fltp", sample_rate=rate, layout=layout, time_base=Fraction(1, rate)
+    )
+    for name, args in filters:
+        following = graph.add(name, args)
+        node.link_to(following)
+        node = following
+    sink = graph.add("aformat", "sample_fmts=fltp")
+    node.link_to(sink)
+    end = graph.add("abuffersink")
+    sink.link_to(end)
+    graph.configure()
+    return graph
+
+
+def push_samples(graph, samples: np.ndarray | None, rate: int, layout: str, sent: int) -> int:
+    if samples is None:
+        graph.push(None)
+        return sent
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples, np.float32), format="fltp", layout=layout
+    )
+    frame.sample_rate = rate
+    frame.time_base = Fraction(1, rate)
+    frame.pts = sent
+    graph.push(frame)
+    return sent + samples.shape[1]
+
+
+def pull_frames(graph) -> Iterator[av.AudioFrame]:
+    while True:
+        try:
+            yield graph.pull()
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return
+
+
+def through_filter(
+    blocks: Iterator[AudioBlock], graph: av.filter.Graph, delay: int = 0
+) -> Iterator[AudioBlock]:
+    """Blocks through an ffmpeg filter graph, given back with the same starts and sizes.
+
+    ``delay``: samples the filter holds back (its output starts that late); they are
+    dropped from the front and flushed out of the end with silence, so the sound stays
+    on the film's clock.
+    """
+    pending: list[AudioBlock] = []
+    fifo: list[np.ndarray] = []
+    held = 0
+    skip = delay
+    sent = 0
+    rate = layout = None
+    channels = 1
+
+    def take(frames) -> None:
+        nonlocal held, skip
+        for frame in frames:
+            data = frame.to_ndarray()
+            if skip:
+                cut = min(skip, data.shape[1])
+                data, skip = data[:, cut:], skip - cut
+            fifo.append(data)
+            held += data.shape[1]
+
+    def emit(final: bool) -> Iterator[AudioBlock]:
+        nonlocal held
+        while pending and (held >= pending[0].samples.shape[1] or final):
+            block = pending.pop(0)
+            n = block.samples.shape[1]
+            joined = np.concatenate(fifo, axis=1) if fifo else np.zeros((block.samples.shape[0], 0))
+            out = joined[:, :n]
+            if out.shape[1] < n:
+                out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
+            fifo[:] = [joined[:, n:]]
+            held = fifo[0].shape[1]
+            yield AudioBlock(block.start, block.rate, block.layout, out.astype(np.float32))
+
+    for block in blocks:
+        rate, layout, channels = block.rate, block.layout, block.samples.shape[0]
+        pending.append(block)
+        sent = push_samples(graph, block.samples, rate, layout, sent)
+        take(pull_frames(graph))
+        yield from emit(False)
+    if rate is not None and delay:
+        sent = push_samples(graph, np.zeros((channels, delay), np.float32), rate, layout, sent)
+    if rate is not None:
+        push_samples(graph, None, rate, layout, sent)
+        take(pull_frames(graph))
+    yield from emit(True)

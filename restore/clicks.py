@@ -29,7 +29,7 @@ from restore.media import AudioBlock
 class ClickOptions:
     order: int = 32
     """Order of the autoregressive model (the detector's and the repair's)."""
-    threshold: float = 10.0
+    threshold: float = 6.0
     """A prediction error this many times the local error level is a click."""
     max_ms: float = 2.0
     """Longest click repaired, in ms; longer bursts are left as they are (they are sound)."""
@@ -78,15 +78,16 @@ def find_clicks(x: np.ndarray, rate: int, options: ClickOptions = ClickOptions()
 
 
 def _local_level(error: np.ndarray, frame: int) -> np.ndarray:
-    """The typical prediction error around each sample: medians of short frames, which a
-    click (shorter than half a frame) cannot raise, taken as the largest of three in a row."""
+    """The typical prediction error around each sample: means over short frames, taken twice,
+    the second time with errors clipped at 4x the first mean, so that a click (a few samples
+    of a frame) cannot raise the level it is judged against; the largest of three frames."""
     from scipy.ndimage import maximum_filter1d
 
-    n = len(error) // frame * frame
-    medians = np.median(error[:n].reshape(-1, frame), axis=1) if n else np.zeros(0)
-    if n < len(error):
-        medians = np.append(medians, np.median(error[n:]))
-    return np.repeat(maximum_filter1d(medians, 3, mode="nearest"), frame)[: len(error)]
+    n = -(-len(error) // frame) * frame
+    padded = np.pad(error, (0, n - len(error)), mode="edge").reshape(-1, frame)
+    first = padded.mean(axis=1, keepdims=True)
+    level = np.minimum(padded, 4 * first).mean(axis=1)
+    return np.repeat(maximum_filter1d(level, 3, mode="nearest"), frame)[: len(error)]
 
 
 def interpolate(x: np.ndarray, start: int, end: int, order: int) -> None:
@@ -129,10 +130,8 @@ class Declick:
 
     def _repair(self, samples: np.ndarray, rate: int, middle: slice, first: int) -> np.ndarray:
         out = samples.astype(np.float64)
-        found = []
-        for channel in out:
-            found.extend(find_clicks(channel, rate, self.options))
-        merged = _union(found)
+        # found on the channels' mean (a click on one channel still stands out there)
+        merged = find_clicks(out.mean(axis=0), rate, self.options)
         for start, end in merged:
             for channel in out:
                 interpolate(channel, start, end, self.options.order)
@@ -149,13 +148,3 @@ class Declick:
             "samples_repaired": self.samples,
             "clicks_per_minute": round(60 * self.repaired / self.seconds, 1) if self.seconds else 0,
         }
-
-
-def _union(ranges: list) -> list:
-    merged: list[list[int]] = []
-    for s, e in sorted(ranges):
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    return [(s, e) for s, e in merged]

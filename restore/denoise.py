@@ -1,11 +1,14 @@
-"""Hiss: stationary spectral gating (noisereduce), the noise profile from the film's quiet parts.
+"""Hiss: spectral noise reduction, the noise profile learned from the film's quiet passages.
 
 The profile: the quietest 10% of 50 ms frames in a bounded lead-in (30 s by
-default), at least 0.5 s of them; frames of digital silence don't count. Each
-block is then gated against that profile with its neighbours around it as
-context. The default is gentle (bins judged noise are turned down by 12 dB,
-not removed), which keeps speech from sounding watery. noisereduce imports
-torch when it is imported, so it is imported only when the step runs.
+default), at least 0.5 s of them; frames of digital silence don't count.
+Two engines: ffmpeg's ``afftdn`` (the default: a Wiener-style spectral
+denoiser, told the profile's level as its noise floor, through PyAV's filter
+graph; its delay is measured and taken back out, so the sound stays on the
+film's clock), and noisereduce's stationary spectral gate (given the profile
+itself). Both are gentle by default (12 dB of reduction, not removal), which
+keeps speech from sounding watery. noisereduce imports torch when it is
+imported, so it is imported only when that engine runs.
 """
 
 from __future__ import annotations
@@ -14,17 +17,31 @@ import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from restore.blocks import lead_in, replay, with_context
+from restore.blocks import (
+    filter_graph,
+    lead_in,
+    pull_frames,
+    push_samples,
+    replay,
+    through_filter,
+    with_context,
+)
 from restore.media import AudioBlock
 
 log = logging.getLogger(__name__)
 
 
+ENGINES = ("afftdn", "noisereduce")
+
+
 @dataclass(frozen=True)
 class DenoiseOptions:
+    engine: str = "afftdn"
+    """``afftdn`` (ffmpeg) or ``noisereduce``."""
     listen_s: float = 30.0
     """Seconds of sound the noise profile is learned from (held in memory while learned)."""
     quietest: float = 0.1
@@ -35,23 +52,29 @@ class DenoiseOptions:
     """A bin is sound when it stands this many standard deviations above the noise."""
     fft_ms: float = 32.0
     """FFT window, in ms, rounded up to a power of two samples (512 at 16 kHz, 2048 at 48 kHz)."""
+    overlap: int = 2
+    """Windows overlapping each sample (2: half-window hops; noisereduce's own default is 4)."""
 
 
-def noise_profile(mono: np.ndarray, rate: int, quietest: float) -> tuple[np.ndarray, float]:
-    """The quietest frames of ``mono``, joined, and how far (dB) they sit under the median frame."""
+def quiet_frames(samples: np.ndarray, rate: int, quietest: float) -> tuple[np.ndarray, float]:
+    """A mask of the samples in the quietest 50 ms frames (at least 10 frames), and how far
+    (dB) those frames sit under the median frame."""
     frame = int(0.05 * rate)
-    n = len(mono) // frame
+    n = samples.shape[1] // frame
+    mask = np.zeros(samples.shape[1], bool)
     if n == 0:
-        return mono, 0.0
-    frames = mono[: n * frame].reshape(n, frame)
-    energy = (frames.astype(np.float64) ** 2).mean(axis=1)
+        return mask, 0.0
+    energy = (
+        (samples[:, : n * frame].astype(np.float64) ** 2).reshape(-1, n, frame).mean(axis=(0, 2))
+    )
     live = np.flatnonzero(energy > 1e-12)
     if not len(live):
-        return mono, 0.0
+        return mask, 0.0
     take = max(int(np.ceil(quietest * len(live))), min(len(live), 10))
     chosen = live[np.argsort(energy[live])[:take]]
     depth = 10 * np.log10(np.median(energy[live]) / max(energy[chosen].mean(), 1e-30))
-    return frames[np.sort(chosen)].reshape(-1), float(depth)
+    mask[: n * frame] = np.repeat(np.isin(np.arange(n), chosen), frame)
+    return mask, float(depth)
 
 
 class Denoise:
@@ -69,14 +92,27 @@ class Denoise:
         if not held:
             return
         rate = held[0].rate
-        mono = np.concatenate([b.samples for b in held], axis=1).mean(axis=0)
-        noise, self.depth_db = noise_profile(mono, rate, self.options.quietest)
-        self.profile_s = len(noise) / rate
-        self.noise_dbfs = round(10 * float(np.log10(np.mean(noise**2) + 1e-30)), 1)
+        listened = np.concatenate([b.samples for b in held], axis=1)
+        chosen, self.depth_db = quiet_frames(listened, rate, self.options.quietest)
+        noise = listened[:, chosen].mean(axis=0)
+        self.profile_s = chosen.sum() / rate
+        # the level each channel's noise has (a mean of channels would hide uncorrelated hiss)
+        power = float(np.mean(listened[:, chosen].astype(np.float64) ** 2)) if chosen.any() else 0
+        self.noise_dbfs = round(10 * float(np.log10(power + 1e-30)), 1)
         log.info("noise profile: %.1f s at %.1f dBFS", self.profile_s, self.noise_dbfs)
+        if self.options.engine == "afftdn":
+            yield from self._afftdn(replay(held, rest), rate, held[0].layout)
+            return
         self._gate = self._make_gate(noise, rate)
         n_fft = self._gate._n_fft
         yield from with_context(replay(held, rest), 2 * n_fft, self._reduce)
+
+    def _afftdn(self, blocks: Iterator[AudioBlock], rate: int, layout: str):
+        floor = min(-20.0, max(-80.0, self.noise_dbfs))
+        args = f"nr={self.options.reduction_db}:nf={floor:.1f}"
+        delay = _delay(rate, args)
+        graph = filter_graph(rate, layout, ("afftdn", args))
+        yield from through_filter(blocks, graph, delay)
 
     def _make_gate(self, noise: np.ndarray, rate: int):
         from noisereduce.spectralgate.stationary import SpectralGateStationary
@@ -92,7 +128,7 @@ class Denoise:
             padding=0,
             n_fft=n_fft,
             win_length=None,
-            hop_length=None,
+            hop_length=n_fft // self.options.overlap,
             time_constant_s=2.0,
             freq_mask_smooth_hz=500,
             time_mask_smooth_ms=50,
@@ -122,3 +158,15 @@ class Denoise:
             "profile_s": round(self.profile_s, 2),
             "profile_below_median_db": round(self.depth_db, 1),
         }
+
+
+@lru_cache(maxsize=8)
+def _delay(rate: int, args: str) -> int:
+    """Samples afftdn holds back at this rate: where a click put through it comes out."""
+    graph = filter_graph(rate, "mono", ("afftdn", args))
+    probe = np.zeros((1, rate), np.float32)
+    probe[0, rate // 4] = 0.5
+    push_samples(graph, probe, rate, "mono", 0)
+    push_samples(graph, None, rate, "mono", rate)
+    out = np.concatenate([f.to_ndarray() for f in pull_frames(graph)], axis=1)[0]
+    return int(np.argmax(np.abs(out))) - rate // 4

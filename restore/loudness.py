@@ -1,14 +1,15 @@
-"""Loudness: measure the film (ITU-R BS.1770 / EBU R128), then bring it to a target, in two passes.
+"""Loudness: measure the film (ITU-R BS.1770 / EBU R128), then bring it to a target, in passes.
 
 Pass one spools the sound to a temporary file on disk (a two-hour film never
 sits in memory) while ffmpeg's ``ebur128`` filter, through PyAV's filter graph,
-measures integrated loudness and true peak as it goes (pyloudnorm, the
-reference the tests hold it to, needs the whole signal in memory). Pass two
-reads the spool back, applies the gain that lands the target, and, only where
-that gain would push the true peak over the ceiling, runs ffmpeg's ``alimiter``
-(look-ahead, delay compensated) with a ceiling margin for inter-sample peaks.
-The output is measured again, so the manifest says what came out, not what was
-intended.
+measures integrated loudness as it goes (pyloudnorm, the reference the tests
+hold it to, needs the whole signal in memory). A check pass over the spool
+with that gain measures the true peak and where the loudness lands: BS.1770's
+absolute gate (-70 LUFS) means loudness does not quite follow gain, so the gain
+is corrected once. The last pass applies it and, only where the gain would put
+the true peak over the ceiling, a look-ahead limiter on the 4x-oversampled
+peak. The output is measured again, so the manifest says what came out, not
+what was intended.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 
-import av
 import numpy as np
 
-from restore.blocks import with_context
+from restore.blocks import filter_graph, pull_frames, push_samples, with_context
 from restore.media import AudioBlock
 
 log = logging.getLogger(__name__)
@@ -45,16 +44,17 @@ class LoudnessOptions:
 class Meter:
     """Streaming BS.1770 integrated loudness and true peak (ffmpeg's ebur128 filter)."""
 
-    def __init__(self, rate: int, layout: str) -> None:
+    def __init__(self, rate: int, layout: str, peak: bool = True) -> None:
         self.rate, self.layout = rate, layout
-        self.graph = _graph(rate, layout, ("ebur128", "metadata=1:peak=true"))
+        args = "metadata=1:peak=true" if peak else "metadata=1"
+        self.graph = filter_graph(rate, layout, ("ebur128", args))
         self.lufs = SILENT_LUFS - 1
-        self.peak = 0.0
+        self.peak = 0.0  # stays 0 (-200 dBTP) without peak measurement
         self.sent = 0
 
     def push(self, samples: np.ndarray | None) -> None:
-        self.sent = _push(self.graph, samples, self.rate, self.layout, self.sent)
-        for frame in _pull(self.graph):
+        self.sent = push_samples(self.graph, samples, self.rate, self.layout, self.sent)
+        for frame in pull_frames(self.graph):
             meta = frame.metadata
             if "lavfi.r128.I" in meta:
                 self.lufs = float(meta["lavfi.r128.I"])
@@ -90,15 +90,14 @@ class Loudness:
             shapes: list[tuple[int, int, str, int]] = []
             meter = None
             for block in blocks:
-                if meter is None:
-                    meter = Meter(block.rate, block.layout)
+                if meter is None:  # loudness only: the peak is measured on the check pass
+                    meter = Meter(block.rate, block.layout, peak=False)
                 meter.push(block.samples)
                 spool.write(np.ascontiguousarray(block.samples, np.float32).tobytes())
                 shapes.append((block.start, block.rate, block.layout, block.samples.shape))
             if meter is None:
                 return
-            self.before = meter.close()
-            lufs, peak = self.before
+            lufs, _ = meter.close()
             _, rate, layout, _ = shapes[0]
             if lufs <= SILENT_LUFS:
                 log.info("sound is silent: loudness left as it is")
@@ -111,6 +110,8 @@ class Loudness:
             for _, _, _, samples in self._read(spool, shapes, self.gain_db):
                 check.push(samples)
             landed, peak_after = check.close()
+            peak = peak_after - self.gain_db
+            self.before = (lufs, peak)
             if lufs > SILENT_LUFS and landed > SILENT_LUFS:
                 correction = min(
                     self.options.target - landed, self.options.max_gain_db - self.gain_db
@@ -177,42 +178,3 @@ def _limit(samples: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
     window = int(LIMIT_S * rate)
     held = minimum_filter1d(needed, 2 * window + 1, mode="nearest")
     return samples * uniform_filter1d(held, window, mode="nearest")
-
-
-def _graph(rate: int, layout: str, *filters: tuple[str, str]) -> av.filter.Graph:
-    graph = av.filter.Graph()
-    node = graph.add_abuffer(
-        format="fltp", sample_rate=rate, layout=layout, time_base=Fraction(1, rate)
-    )
-    for name, args in filters:
-        following = graph.add(name, args)
-        node.link_to(following)
-        node = following
-    sink = graph.add("aformat", "sample_fmts=fltp")
-    node.link_to(sink)
-    end = graph.add("abuffersink")
-    sink.link_to(end)
-    graph.configure()
-    return graph
-
-
-def _push(graph, samples: np.ndarray | None, rate: int, layout: str, sent: int) -> int:
-    if samples is None:
-        graph.push(None)
-        return sent
-    frame = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(samples, np.float32), format="fltp", layout=layout
-    )
-    frame.sample_rate = rate
-    frame.time_base = Fraction(1, rate)
-    frame.pts = sent
-    graph.push(frame)
-    return sent + samples.shape[1]
-
-
-def _pull(graph) -> Iterator[av.AudioFrame]:
-    while True:
-        try:
-            yield graph.pull()
-        except (av.error.BlockingIOError, av.error.EOFError):
-            return
