@@ -241,6 +241,11 @@ def hum_and_speed_table() -> None:
                     f"{r['before']['lufs']} -> {r['after']['lufs']} LUFS, {r['after']['dbtp']} dBTP"
                 )
             print(f"| {target} Hz {layout} | {'+'.join(steps)} | {60 / seconds:.0f} | {note} |")
+        gate = Denoise(DenoiseOptions(engine="noisereduce"))
+        _, seconds = timed(
+            lambda g=gate, a=aged, t=target, lay=layout: list(g.process(blocks(a, t, lay)))
+        )
+        print(f"| {target} Hz {layout} | denoise, noisereduce engine | {60 / seconds:.0f} | |")
         _, seconds = timed(ffmpeg, aged, target, layout)
         print(
             f"| {target} Hz {layout} | ffmpeg chain (anchor) | {60 / seconds:.0f} | |", flush=True
