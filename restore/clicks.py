@@ -39,11 +39,12 @@ class ClickOptions:
 
 def ar_coefficients(x: np.ndarray, order: int) -> np.ndarray:
     """The prediction-error filter [1, -a1, ..., -ap] of ``x`` (autocorrelation method)."""
+    from scipy.fft import irfft, next_fast_len, rfft
     from scipy.linalg import solve_toeplitz
 
-    size = 1 << int(np.ceil(np.log2(2 * len(x))))
-    spectrum = np.fft.rfft(x, size)
-    r = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, size)[: order + 1]
+    size = next_fast_len(len(x) + order + 1, real=True)  # no wrap-around up to lag ``order``
+    spectrum = rfft(x, size)
+    r = irfft(spectrum.real**2 + spectrum.imag**2, size)[: order + 1]
     if r[0] <= 0:
         return np.concatenate([[1.0], np.zeros(order)])
     r[0] *= 1.0 + 1e-6  # a little white noise: a stable solve on pure tones
@@ -91,26 +92,33 @@ def _local_level(error: np.ndarray, frame: int) -> np.ndarray:
 
 
 def interpolate(x: np.ndarray, start: int, end: int, order: int) -> None:
-    """Rebuild x[start:end] in place from the samples around it (LSAR)."""
-    context = max(3 * order, 4 * (end - start))
+    """Rebuild x[start:end] in place from the samples around it (LSAR).
+
+    The missing samples minimise the local model's prediction error e = A x over the
+    window: (A_u' A_u) x_u = -A_u' A_k x_k, where A_u' A_u is the Toeplitz matrix of the
+    prediction-error filter's own autocorrelation (the gap lies ``order`` samples
+    inside the window, so no edge terms)."""
+    from scipy.linalg import solve_toeplitz
+
+    m = end - start
+    context = max(3 * order, 4 * m)
     lo, hi = max(0, start - context), min(len(x), end + context)
+    if start - lo < order or hi - end < order:
+        return  # too close to the signal's edge to rebuild
     window = x[lo:hi].astype(np.float64)
-    gap = np.arange(start - lo, end - lo)
-    known = np.ones(len(window), bool)
-    known[gap] = False
-    if known.sum() < 2 * order or len(window) <= order + len(gap):
-        return
+    gap = slice(start - lo, end - lo)
     # the model from the good samples only (the gap bridged by a straight line)
     bridged = window.copy()
-    bridged[gap] = np.interp(gap, np.flatnonzero(known), window[known])
+    bridged[gap] = np.linspace(window[gap.start - 1], window[gap.stop], m + 2)[1:-1]
     c = ar_coefficients(bridged, order)
-    rows = len(window) - order
-    a = np.zeros((rows, len(window)))
-    index = np.arange(rows)
-    for k, ck in enumerate(c):
-        a[index, index + order - k] = ck
-    solution, *_ = np.linalg.lstsq(a[:, ~known], -a[:, known] @ window[known], rcond=None)
-    x[start:end] = solution
+    zeroed = window.copy()
+    zeroed[gap] = 0.0
+    error = np.convolve(zeroed, c)  # error[t] = sum_k c[k] zeroed[t - k]
+    b = np.correlate(error[gap.start : gap.stop + order], c, "valid")
+    rc = np.correlate(c, c, "full")[order:]
+    column = np.zeros(m)
+    column[: min(m, order + 1)] = rc[: min(m, order + 1)]
+    x[start:end] = -solve_toeplitz(column, b)
 
 
 class Declick:

@@ -97,7 +97,9 @@ class Denoise:
         noise = listened[:, chosen].mean(axis=0)
         self.profile_s = chosen.sum() / rate
         # the level each channel's noise has (a mean of channels would hide uncorrelated hiss)
-        power = float(np.mean(listened[:, chosen].astype(np.float64) ** 2)) if chosen.any() else 0
+        power = (
+            float(np.mean(np.square(listened[:, chosen]), dtype=np.float64)) if chosen.any() else 0
+        )
         self.noise_dbfs = round(10 * float(np.log10(power + 1e-30)), 1)
         log.info("noise profile: %.1f s at %.1f dBFS", self.profile_s, self.noise_dbfs)
         if self.options.engine == "afftdn":

@@ -1,15 +1,14 @@
-"""Loudness: measure the film (ITU-R BS.1770 / EBU R128), then bring it to a target, in passes.
+"""Loudness: measure the film (ITU-R BS.1770 / EBU R128), then bring it to a target, in two passes.
 
 Pass one spools the sound to a temporary file on disk (a two-hour film never
 sits in memory) while ffmpeg's ``ebur128`` filter, through PyAV's filter graph,
-measures integrated loudness as it goes (pyloudnorm, the reference the tests
-hold it to, needs the whole signal in memory). A check pass over the spool
-with that gain measures the true peak and where the loudness lands: BS.1770's
-absolute gate (-70 LUFS) means loudness does not quite follow gain, so the gain
-is corrected once. The last pass applies it and, only where the gain would put
-the true peak over the ceiling, a look-ahead limiter on the 4x-oversampled
-peak. The output is measured again, so the manifest says what came out, not
-what was intended.
+measures integrated loudness, true peak and the loudness of every 400 ms gating
+block as it goes (pyloudnorm, the reference the tests hold it to, needs the
+whole signal in memory). BS.1770's absolute gate (-70 LUFS) means loudness does
+not quite follow gain, so the gain is found on those blocks. Pass two reads the
+spool back and applies it and, only where the gain would put the true peak over
+the ceiling, a look-ahead limiter on the 4x-oversampled peak (measured again,
+then, so the manifest says what came out).
 """
 
 from __future__ import annotations
@@ -50,6 +49,8 @@ class Meter:
         self.graph = filter_graph(rate, layout, ("ebur128", args))
         self.lufs = SILENT_LUFS - 1
         self.peak = 0.0  # stays 0 (-200 dBTP) without peak measurement
+        self.momentary: list[float] = []
+        """Loudness of the 400 ms block ending at each 100 ms step: BS.1770's gating blocks."""
         self.sent = 0
 
     def push(self, samples: np.ndarray | None) -> None:
@@ -58,6 +59,8 @@ class Meter:
             meta = frame.metadata
             if "lavfi.r128.I" in meta:
                 self.lufs = float(meta["lavfi.r128.I"])
+            if "lavfi.r128.M" in meta:
+                self.momentary.append(float(meta["lavfi.r128.M"]))
             if "lavfi.r128.true_peak" in meta:
                 self.peak = max(self.peak, float(meta["lavfi.r128.true_peak"]))
 
@@ -65,6 +68,17 @@ class Meter:
         """(integrated LUFS, true peak dBTP)."""
         self.push(None)
         return self.lufs, 20 * float(np.log10(max(self.peak, 1e-10)))
+
+
+def gated_loudness(momentary: np.ndarray, gain_db: float) -> float:
+    """Integrated loudness (BS.1770 gating) of the film after ``gain_db``, from its blocks."""
+    blocks = momentary + gain_db
+    blocks = blocks[blocks > -70.0]  # absolute gate
+    if not len(blocks):
+        return SILENT_LUFS - 1
+    relative = 10 * np.log10(np.mean(10 ** (blocks / 10))) - 10.0
+    blocks = blocks[blocks > relative]
+    return float(10 * np.log10(np.mean(10 ** (blocks / 10))))
 
 
 def measure(samples: np.ndarray, rate: int, layout: str) -> tuple[float, float]:
@@ -90,35 +104,18 @@ class Loudness:
             shapes: list[tuple[int, int, str, int]] = []
             meter = None
             for block in blocks:
-                if meter is None:  # loudness only: the peak is measured on the check pass
-                    meter = Meter(block.rate, block.layout, peak=False)
+                if meter is None:
+                    meter = Meter(block.rate, block.layout)
                 meter.push(block.samples)
                 spool.write(np.ascontiguousarray(block.samples, np.float32).tobytes())
                 shapes.append((block.start, block.rate, block.layout, block.samples.shape))
             if meter is None:
                 return
-            lufs, _ = meter.close()
+            self.before = meter.close()
+            lufs, peak = self.before
             _, rate, layout, _ = shapes[0]
-            if lufs <= SILENT_LUFS:
-                log.info("sound is silent: loudness left as it is")
-                self.gain_db = 0.0
-            else:
-                self.gain_db = min(self.options.target - lufs, self.options.max_gain_db)
-            # BS.1770's absolute gate (-70 LUFS) makes loudness not quite follow gain:
-            # check the gain on the spool (the meter is cheap) and correct it once
-            check = Meter(rate, layout)
-            for _, _, _, samples in self._read(spool, shapes, self.gain_db):
-                check.push(samples)
-            landed, peak_after = check.close()
-            peak = peak_after - self.gain_db
-            self.before = (lufs, peak)
-            if lufs > SILENT_LUFS and landed > SILENT_LUFS:
-                correction = min(
-                    self.options.target - landed, self.options.max_gain_db - self.gain_db
-                )
-                self.gain_db += correction
-                peak_after += correction
-            self.limited = peak_after > self.options.true_peak - 0.1
+            self.gain_db = self._gain(np.array(meter.momentary), lufs)
+            self.limited = peak + self.gain_db > self.options.true_peak - 0.1
             log.info(
                 "loudness %.1f LUFS, true peak %.1f dBTP: gain %+.1f dB%s",
                 lufs,
@@ -126,18 +123,37 @@ class Loudness:
                 self.gain_db,
                 ", limited" if self.limited else "",
             )
-            after = Meter(rate, layout)
             items = self._read(spool, shapes, self.gain_db)
-            if self.limited:
-                ceiling = 10 ** ((self.options.true_peak - 0.3) / 20)
-                pad = int(2 * LIMIT_S * rate) + 8
-                blocks_in = (AudioBlock(start, r, lay, x) for start, r, lay, x in items)
-                limited = with_context(blocks_in, pad, lambda x, r, m, f: _limit(x, r, ceiling))
-                items = ((b.start, b.rate, b.layout, b.samples) for b in limited)
-            for start, rate_, layout_, samples in items:
-                after.push(samples)
-                yield AudioBlock(start, rate_, layout_, samples.astype(np.float32))
+            if not self.limited:
+                # a gain moves every gating block by the same dB: the result is known exactly
+                landed = gated_loudness(np.array(meter.momentary), self.gain_db)
+                self.after = (landed, peak + self.gain_db)
+                for start, rate_, layout_, samples in items:
+                    yield AudioBlock(start, rate_, layout_, samples)
+                return
+            ceiling = 10 ** ((self.options.true_peak - 0.3) / 20)
+            pad = int(2 * LIMIT_S * rate) + 8
+            blocks_in = (AudioBlock(start, r, lay, x) for start, r, lay, x in items)
+            after = Meter(rate, layout)
+            for block in with_context(blocks_in, pad, lambda x, r, m, f: _limit(x, r, ceiling)):
+                after.push(block.samples)
+                yield block
             self.after = after.close()
+
+    def _gain(self, momentary: np.ndarray, lufs: float) -> float:
+        """The gain that lands the target: BS.1770's absolute gate (-70 LUFS) makes loudness
+        not quite follow gain (quiet blocks come in or drop out), so it is refined on the
+        film's own gating blocks."""
+        if lufs <= SILENT_LUFS:
+            log.info("sound is silent: loudness left as it is")
+            return 0.0
+        gain = self.options.target - lufs
+        for _ in range(5):
+            landed = gated_loudness(momentary, gain)
+            if abs(landed - self.options.target) < 0.01:
+                break
+            gain += self.options.target - landed
+        return min(gain, self.options.max_gain_db)
 
     @staticmethod
     def _read(spool, shapes, gain_db: float) -> Iterator[tuple]:
@@ -145,7 +161,7 @@ class Loudness:
         gain = np.float32(10 ** (gain_db / 20))
         for start, rate, layout, shape in shapes:
             raw = np.frombuffer(spool.read(4 * shape[0] * shape[1]), np.float32).reshape(shape)
-            yield start, rate, layout, raw * gain
+            yield start, rate, layout, (raw * gain).astype(np.float32)
 
     def report(self) -> dict:
         def pair(value):

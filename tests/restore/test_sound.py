@@ -166,7 +166,7 @@ def test_loudness_lands_the_target_under_the_true_peak_ceiling(level):
     assert lufs == pytest.approx(-23.0, abs=0.5)
     assert peak < -1.0
     report = step.report()
-    assert report["after"]["lufs"] == pytest.approx(lufs, abs=0.01)
+    assert report["after"]["lufs"] == pytest.approx(lufs, abs=0.05)
     assert (report["gain_db"] > 10) if level == 0.05 else (report["gain_db"] < -5)
 
 
