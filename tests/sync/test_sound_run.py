@@ -66,3 +66,13 @@ def test_unknown_sound_step_is_a_usage_error(aged_jfk, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "reverb" in err[0] and "clicks" in err[0]
     assert not list(tmp_path.iterdir())
+
+
+def test_loudness_target_from_the_command_line(aged_jfk, tmp_path):
+    film, rate, _ = aged_jfk
+    master = tmp_path / "m.mkv"
+    args = ["restore", str(film), "-o", str(master), "--quiet", "--sound", "loudness"]
+    assert main([*args, "--loudness", "-16"]) == 0
+    sound = np.concatenate([b.samples for b in iter_audio(open_source(master))], axis=1)
+    lufs, peak = measure(sound, rate, "stereo")
+    assert lufs == pytest.approx(-16.0, abs=0.5) and peak < -1.0
