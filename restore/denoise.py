@@ -100,8 +100,11 @@ class Denoise:
         power = (
             float(np.mean(np.square(listened[:, chosen]), dtype=np.float64)) if chosen.any() else 0
         )
-        self.noise_dbfs = round(10 * float(np.log10(power + 1e-30)), 1)
-        log.info("noise profile: %.1f s at %.1f dBFS", self.profile_s, self.noise_dbfs)
+        if power > 0:
+            self.noise_dbfs = round(10 * float(np.log10(power)), 1)
+            log.info("noise profile: %.1f s at %.1f dBFS", self.profile_s, self.noise_dbfs)
+        else:
+            log.info("no quiet passage with sound in it: the noise floor is taken as -80 dBFS")
         if self.options.engine == "afftdn":
             yield from self._afftdn(replay(held, rest), rate, held[0].layout)
             return
@@ -110,7 +113,7 @@ class Denoise:
         yield from with_context(replay(held, rest), 2 * n_fft, self._reduce)
 
     def _afftdn(self, blocks: Iterator[AudioBlock], rate: int, layout: str):
-        floor = min(-20.0, max(-80.0, self.noise_dbfs))
+        floor = min(-20.0, max(-80.0, self.noise_dbfs if self.noise_dbfs is not None else -80.0))
         args = f"nr={self.options.reduction_db}:nf={floor:.1f}"
         delay = _delay(rate, args)
         graph = filter_graph(rate, layout, ("afftdn", args))
