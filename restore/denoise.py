@@ -108,6 +108,10 @@ class Denoise:
         if self.options.engine == "afftdn":
             yield from self._afftdn(replay(held, rest), rate, held[0].layout)
             return
+        if len(noise) < 2048:  # too little quiet sound to learn a spectrum from
+            log.info("no noise profile to gate against: sound left as it is")
+            yield from replay(held, rest)
+            return
         self._gate = self._make_gate(noise, rate)
         n_fft = self._gate._n_fft
         yield from with_context(replay(held, rest), 2 * n_fft, self._reduce)
