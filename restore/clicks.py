@@ -29,7 +29,7 @@ from restore.media import AudioBlock
 class ClickOptions:
     order: int = 32
     """Order of the autoregressive model (the detector's and the repair's)."""
-    threshold: float = 6.0
+    threshold: float = 8.0
     """A prediction error this many times the local error level is a click."""
     max_ms: float = 2.0
     """Longest click repaired, in ms; longer bursts are left as they are (they are sound)."""
