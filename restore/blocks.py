@@ -5,7 +5,9 @@ look around a sample (clicks, spectral noise reduction) processes each block
 with ``pad`` samples of the blocks before and after it and keeps the middle, so
 the stream gives the same result as the whole signal in one piece. A step that
 must learn from the film before it starts (which mains frequency hums, what the
-hiss sounds like) reads a bounded lead-in first and then replays it.
+hiss sounds like) reads a bounded lead-in first and then replays it. A step
+that is an ffmpeg filter runs it through PyAV's filter graph and gets the blocks
+back with their own starts and sizes (``through_filter``).
 """
 
 from __future__ import annotations
@@ -73,11 +75,6 @@ def lead_in(
 def replay(held: list[AudioBlock], rest: Iterator[AudioBlock]) -> Iterator[AudioBlock]:
     yield from held
     yield from rest
-
-
-def db(ratio: float) -> float:
-    """A power ratio in decibels (rounded for the manifest; -inf stays a finite floor)."""
-    return round(10 * float(np.log10(max(ratio, 1e-30))), 2)
 
 
 # -- ffmpeg filters through PyAV ------------------------------------------------------
