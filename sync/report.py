@@ -21,6 +21,10 @@ from html import escape
 from sync.transcript import Transcript
 from sync.writers import speaker_colour, timecode
 
+_NAMED_BY = {
+    "cast": "matched to a cast photo",
+    "order": "face tracks, in order of appearance",
+}
 LOW_CONFIDENCE = 0.5
 """Lines below this confidence are marked for review."""
 
@@ -61,11 +65,12 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:0}dt
 #timeline rect.bar{cursor:pointer;stroke:#0005;stroke-width:.5}
 #timeline rect.bar.low{stroke:#b25000;stroke-width:1.5;stroke-dasharray:3 2}
 .gallery{display:flex;flex-wrap:wrap;gap:1em}
-.card{border:1px solid var(--line);border-radius:.4em;padding:.6em;width:13em}
+.card{border:1px solid var(--line);border-radius:.4em;padding:.6em;width:15em}
+.card dl{grid-template-columns:max-content 1fr}
 .card img{width:100%;border-radius:.3em;display:block;margin-bottom:.4em}
 .card .noimg{height:8em;background:#eee;display:flex;align-items:center;justify-content:center}
 .stills{display:flex;gap:1em;flex-wrap:wrap}
-.stills figure{margin:0;flex:1;min-width:15em;max-width:30em}
+.stills figure{margin:0;flex:1;min-width:15em;max-width:24em}
 .stills img{width:100%;display:block}.cols{display:grid;grid-template-columns:1fr 1fr;gap:2em}
 """
 
@@ -83,6 +88,10 @@ if(video && window.VTTCue){
     track.addCue(cue);
   }
   track.mode = 'showing';
+  video.dataset.cues = String(track.cues.length);
+  video.addEventListener('loadedmetadata', () => {
+    video.dataset.duration = video.duration.toFixed(2);
+  });
   const rows = Array.from(document.querySelectorAll('tr.line'));
   video.addEventListener('timeupdate', () => {
     const t = video.currentTime;
@@ -244,7 +253,7 @@ def _gallery(
             if thumb
             else '<div class="noimg dim">no thumbnail</div>'
         )
-        named_by = how.get(speaker.id, {}).get("named_by") or "face tracks (unnamed)"
+        named_by = _NAMED_BY.get(how.get(speaker.id, {}).get("named_by"), "face tracks")
         rows = [
             ("id", speaker.id),
             ("lines", f"{len(spoken)} ({lips} by lips)"),

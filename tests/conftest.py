@@ -22,6 +22,17 @@ def media() -> Path:
     return MEDIA
 
 
+@pytest.fixture(scope="session")
+def talking_run(media, tmp_path_factory):
+    """One real talking-head clip through `reelscribe run` (shared by the CLI and page checks)."""
+    from sync.cli import main
+
+    film = media / "faces" / "talking" / "face_1.mp4"
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", str(film), "-o", str(out), "--quiet"])
+    return film, out, code
+
+
 # container -> (video codec, audio codec) for generated clips
 CODECS = {
     "matroska": ("ffv1", "flac"),

@@ -32,15 +32,6 @@ def count_frames(path: Path) -> int:
     return sum(1 for _ in iter_frames(open_source(path)))
 
 
-@pytest.fixture(scope="module")
-def talking_run(media, tmp_path_factory):
-    """One real talking-head clip through `reelscribe run` (shared by the checks below)."""
-    film = media / "faces" / "talking" / "face_1.mp4"
-    out = tmp_path_factory.mktemp("run")
-    code = main(["run", str(film), "-o", str(out), "--quiet"])
-    return film, out, code
-
-
 @pytest.mark.slow
 def test_run_writes_every_contract_file(talking_run):
     film, out, code = talking_run
