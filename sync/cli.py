@@ -15,7 +15,7 @@ from pathlib import Path
 
 from faces.stage import FaceOptions
 from restore.chain import RestoreOptions
-from restore.errors import ReelError
+from restore.errors import ReelError, UsageError
 from speech.options import TranscribeOptions
 
 LOGGERS = ("restore", "speech", "faces", "sync")
@@ -138,6 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
+
+    batch = command("batch", "every film under a folder, each into OUTROOT/<film stem>/")
+    batch.add_argument("-o", "--output", type=Path, required=True, help="OUTROOT")
+    batch.add_argument(
+        "--no-restore", action="store_true", help="no picture and no sound restoration"
+    )
+    batch.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
+    batch.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
+    batch.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    batch.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="films at once, in local processes"
+    )
+    batch.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="send the films to a Ray cluster (an address, 'auto', or 'local' to start one here)",
+    )
     return parser
 
 
@@ -208,7 +225,7 @@ def _options(args: argparse.Namespace):
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
     faces = None
-    if getattr(args, "command", None) == "run" and not args.no_faces:
+    if getattr(args, "command", None) in ("run", "batch") and not args.no_faces:
         faces = FaceOptions(
             detector=args.face_detector,
             cast=args.cast,
@@ -224,8 +241,49 @@ def _options(args: argparse.Namespace):
     )
 
 
+def _batch(args: argparse.Namespace, progress) -> int:
+    from sync.batch import run_batch
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give 1 or more")
+    log = logging.getLogger("sync.cli")
+    bar = None
+    if isinstance(progress, _Bars) and progress.enabled:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="  films", unit="film", file=sys.stderr)
+
+    def on_outcome(outcome, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix_str(f"{outcome.film.name}: {outcome.status}")
+            bar.update(1)
+        else:
+            log.info("%s: %s (%.1f s)", outcome.film.name, outcome.status, outcome.seconds)
+
+    try:
+        result = run_batch(
+            args.input,
+            args.output,
+            _options(args),
+            workers=args.workers,
+            ray_address=args.ray,
+            on_outcome=on_outcome,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    stream = sys.stderr if result.failed else None
+    if stream is not None or not args.quiet:
+        print(result.summary(), file=stream or sys.stderr)
+    return result.exit_code
+
+
 def _run(args: argparse.Namespace, progress) -> int:
     from sync.pipeline import Pipeline
+
+    if args.command == "batch":
+        return _batch(args, progress)
 
     pipeline = Pipeline(_options(args), progress)
     log = logging.getLogger("sync.cli")

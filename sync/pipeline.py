@@ -53,6 +53,7 @@ from sync.cues import CueRules, build_cues
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
 from sync.report import ReportAssets, render
+from sync.stagecache import StageCache, options_key
 from sync.transcript import Speaker, Transcript
 from sync.writers import WRITERS
 
@@ -101,11 +102,17 @@ class Pipeline:
     """Wires the stages together for one film. Holds no global state."""
 
     def __init__(
-        self, options: RunOptions = RunOptions(), progress: Progress = no_progress
+        self,
+        options: RunOptions = RunOptions(),
+        progress: Progress = no_progress,
+        cache: StageCache | None = None,
     ) -> None:
         self.options = options
         self.progress = progress
+        self.cache = cache
+        """Where finished face and speech results are kept (``batch`` resumes from it)."""
         self.timings: dict[str, float] = {}
+        self.cached: list[str] = []
 
     # -- public entry points -----------------------------------------------------------------
     def open(self, path: str | Path) -> Source:
@@ -121,13 +128,29 @@ class Pipeline:
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
             master_tmp = work / "master.mkv"
-            analyser = self._face_analyser(source)
+            faces_key = options_key(self.options.faces, self.options.restore)
+            wanted = self.options.faces if source.video is not None else None
+            cached_faces = self._cache_get("faces", source_hash, faces_key, wanted)
+            analyser = self._face_analyser(source) if cached_faces is None else None
             master = self._timed(
                 "master",
                 lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
             )
-            faces, thumbs = self._faces(analyser)
-            speech = self._speech(source, speech_wav)
+            if cached_faces is not None:
+                faces, thumbs, faces_summary = cached_faces
+            else:
+                faces, thumbs = self._faces(analyser)
+                faces_summary = _faces_summary(faces, analyser)
+                if faces is not None:
+                    self._cache_put("faces", source_hash, faces_key, (faces, thumbs, faces_summary))
+            speech_key = options_key(
+                self.options.speech, self.options.restore, self.options.audio_track
+            )
+            speech = self._cache_get("speech", source_hash, speech_key, speech_wav)
+            if speech is None:
+                speech = self._speech(source, speech_wav)
+                if speech is not None:
+                    self._cache_put("speech", source_hash, speech_key, speech)
             if speech is None:
                 log.warning("%s: no sound, so nothing to transcribe", source.path.name)
             language = speech.language if speech else _default_language(self.options.speech)
@@ -193,7 +216,9 @@ class Pipeline:
                     if character.id in thumbs:
                         write_bytes_atomic(names[f"thumbnail {character.id}"], thumbs[character.id])
             manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
-            manifest["faces"] = _faces_summary(faces, analyser)
+            manifest["faces"] = faces_summary
+            if self.cache is not None:
+                manifest["stage_cache"] = {"taken": list(self.cached)}
             assets = self._review_assets(source, names, thumbs)
             manifest["timings"] = dict(self.timings)
             write_atomic(names["report"], render(transcript, manifest, assets))
@@ -201,6 +226,18 @@ class Pipeline:
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
             )
         return RunResult(outputs=names, transcript=transcript, manifest=manifest)
+
+    def _cache_get(self, stage: str, source_hash: str, key: str, needed):
+        if self.cache is None or needed is None:
+            return None
+        value = self.cache.get(stage, source_hash, key)
+        if value is not None:
+            self.cached.append(stage)
+        return value
+
+    def _cache_put(self, stage: str, source_hash: str, key: str, value) -> None:
+        if self.cache is not None:
+            self.cache.put(stage, source_hash, key, value)
 
     def _review_assets(self, source: Source, names: dict[str, Path], thumbs) -> ReportAssets:
         """The access copy (written beside the page) and the before/after stills."""

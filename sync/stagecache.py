@@ -1,0 +1,65 @@
+"""The stage cache: finished stage results kept on disk, so an interrupted run resumes.
+
+A result is stored under a key made of the source's content hash, the stage's
+name and the options that decide its result (as JSON), so a film that changed,
+or a run with other options, never reads a stale entry. Entries are pickled
+frozen dataclasses, written under a temporary name and renamed when complete:
+a run killed while writing one leaves no entry that looks whole.
+
+Only our own runs write this folder; like any pickle, an entry is trusted code
+and the folder must not be shared with people you do not trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import secrets
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def options_key(*parts) -> str:
+    """A stable short hash of options (dataclasses, dicts, plain values)."""
+    plain = [asdict(p) if is_dataclass(p) and not isinstance(p, type) else p for p in parts]
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class StageCache:
+    """A folder of stage results: ``get``/``put`` by (stage, source hash, options key)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def _path(self, stage: str, source_hash: str, key: str) -> Path:
+        return self.folder / f"{source_hash[:32]}.{stage}.{key}.pickle"
+
+    def get(self, stage: str, source_hash: str, key: str):
+        path = self._path(stage, source_hash, key)
+        try:
+            with open(path, "rb") as handle:
+                value = pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except Exception as error:  # noqa: BLE001 - a damaged entry is recomputed, not fatal
+            log.warning("stage cache: ignoring unreadable %s (%s)", path.name, error)
+            return None
+        log.info("stage cache: %s taken from %s", stage, path.name)
+        return value
+
+    def put(self, stage: str, source_hash: str, key: str, value) -> None:
+        path = self._path(stage, source_hash, key)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+            with open(tmp, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as error:  # a cache that cannot be written only costs time later
+            log.warning("stage cache: cannot write %s (%s)", path.name, error)
