@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import secrets
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import av
 
 from restore.errors import MediaError, OutputError
+from restore.master import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +66,8 @@ def write_access_copy(
     master: str | Path, out: str | Path, options: AccessOptions = AccessOptions()
 ) -> AccessResult:
     """Encode ``master``'s picture and first sound track into the MP4 ``out``."""
-    master, out = Path(master), Path(out)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        result = _encode(master, tmp, options)
-        os.replace(tmp, out)
-        return result
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out) as tmp:
+        return _encode(Path(master), tmp, options)
 
 
 def _encode(master: Path, tmp: Path, options: AccessOptions) -> AccessResult:

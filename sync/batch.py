@@ -22,10 +22,12 @@ and the options allow CUDA.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -122,6 +124,7 @@ def process_film(film: Path, out_root: Path, options: RunOptions) -> FilmOutcome
     """One film, start to finish: a task for a process pool or a Ray worker."""
     out = out_root / film.stem
     started = time.perf_counter()
+    _remove_leftovers(out, film.stem)
     try:
         cache = StageCache(out_root / STATE / "cache")
         result = Pipeline(options, cache=cache).run(film, out)
@@ -138,6 +141,18 @@ def process_film(film: Path, out_root: Path, options: RunOptions) -> FilmOutcome
         message = f"internal error: {type(error).__name__}: {error}"
         return FilmOutcome(film, out, "failed", _since(started), message, 1)
     return FilmOutcome(film, out, "done", _since(started))
+
+
+def _remove_leftovers(out: Path, stem: str) -> None:
+    """Work folders and partial files of a run that was killed (all named ``.<stem>.*``)."""
+    if not out.is_dir():
+        return
+    for path in out.glob(f".{glob.escape(stem)}.*"):
+        log.info("removing %s, left by an interrupted run", path)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _since(started: float) -> float:

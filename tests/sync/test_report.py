@@ -118,7 +118,7 @@ def test_access_copy_is_small_h264_aac_with_every_frame(media, tmp_path):
         assert sum(1 for _ in copy.decode(video=0)) == frames == result.frames
         assert abs(copy.duration / av.time_base - duration) < 0.15
     assert out.stat().st_size / duration < 150_000  # bytes per second: a review copy, not a master
-    assert not list(tmp_path.glob(".*tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary left behind
 
 
 # -- in a real browser ------------------------------------------------------------------------
