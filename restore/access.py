@@ -130,6 +130,8 @@ def still_jpeg(path: str | Path, seconds: float, width: int = 480) -> bytes | No
             return None
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if stream.start_time and stream.time_base:  # times from the stream's first frame
+            seconds += float(stream.start_time * stream.time_base)
         if seconds > 1 and stream.time_base:
             container.seek(int(max(0.0, seconds - 1) / stream.time_base), stream=stream)
         chosen = None

@@ -214,6 +214,12 @@ def run_batch(
     return BatchResult(tuple(sorted(outcomes, key=lambda o: order[o.film])))
 
 
+def task_resources(cluster: dict, options: RunOptions) -> dict:
+    """What one film asks Ray for: a CPU, and a GPU where the cluster has one and CUDA may run."""
+    want_gpu = cluster.get("GPU", 0) >= 1 and options.speech.device in ("auto", "cuda")
+    return {"num_cpus": 1, "num_gpus": 1 if want_gpu else 0}
+
+
 def _on_ray(
     films: Iterable[Path],
     out_root: Path,
@@ -227,19 +233,18 @@ def _on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         if address == "local":
+            path = os.environ.get("PYTHONPATH")  # a checkout run without installing
             ray.init(
                 num_cpus=max(1, workers),
                 include_dashboard=False,
                 log_to_driver=False,
-                runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}},
+                runtime_env={"env_vars": {"PYTHONPATH": path}} if path else None,
             )
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        # a GPU per film only where the cluster has them and the options allow CUDA
-        gpus = ray.cluster_resources().get("GPU", 0)
-        want_gpu = gpus >= 1 and options.speech.device in ("auto", "cuda")
-        task = ray.remote(num_cpus=1, num_gpus=1 if want_gpu else 0, max_retries=0)(process_film)
+        resources = task_resources(ray.cluster_resources(), options)
+        task = ray.remote(max_retries=0, **resources)(process_film)
         pending = [task.remote(film, out_root, options) for film in films]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

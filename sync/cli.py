@@ -273,9 +273,8 @@ def _batch(args: argparse.Namespace, progress) -> int:
     finally:
         if bar is not None:
             bar.close()
-    stream = sys.stderr if result.failed else None
-    if stream is not None or not args.quiet:
-        print(result.summary(), file=stream or sys.stderr)
+    if result.failed or not args.quiet:
+        print(result.summary(), file=sys.stderr)
     return result.exit_code
 
 

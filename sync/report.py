@@ -68,6 +68,7 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:0}dt
 .card{border:1px solid var(--line);border-radius:.4em;padding:.6em;width:15em}
 .card dl{grid-template-columns:max-content 1fr}
 .card img{width:100%;border-radius:.3em;display:block;margin-bottom:.4em}
+.card .hint{font-size:.8em;margin:.4em 0 0}
 .card .noimg{height:8em;background:#eee;display:flex;align-items:center;justify-content:center}
 .stills{display:flex;gap:1em;flex-wrap:wrap}
 .stills figure{margin:0;flex:1;min-width:15em;max-width:24em}
@@ -264,7 +265,9 @@ def _gallery(
         cards.append(
             f'<div class="card" id="character-{escape(speaker.id)}">{picture}'
             f'<div class="who" style="border-color:{colours[speaker.id]}">'
-            f"{escape(speaker.name)}</div><dl>{_dl(rows)}</dl></div>"
+            f"{escape(speaker.name)}</div><dl>{_dl(rows)}</dl>"
+            f'<p class="dim hint">name it: <code>reelscribe rename OUTDIR '
+            f"{escape(speaker.id)} &quot;Name&quot;</code></p></div>"
         )
     return f'<div class="gallery">{"".join(cards)}</div>'
 

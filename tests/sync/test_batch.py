@@ -7,6 +7,7 @@ same outputs, and Ray tasks give the same outputs as local processes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 import av
 import pytest
 
-from sync.batch import STATE, find_films, is_finished
+from sync.batch import STATE, find_films, is_finished, task_resources
 from sync.cli import main
 from sync.pipeline import RunOptions
 from sync.stagecache import StageCache, options_key
@@ -107,6 +108,14 @@ def test_a_done_marker_goes_stale_when_the_film_or_options_change(tmp_path):
     assert not is_finished(film, out, RunOptions(audio_track=1))
     os.utime(film, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert not is_finished(film, out, options)
+
+
+def test_ray_tasks_ask_for_a_gpu_only_where_the_cluster_has_one():
+    auto = RunOptions()
+    cpu = RunOptions(speech=dataclasses.replace(auto.speech, device="cpu"))
+    assert task_resources({"CPU": 16.0, "GPU": 2.0}, auto) == {"num_cpus": 1, "num_gpus": 1}
+    assert task_resources({"CPU": 16.0}, auto) == {"num_cpus": 1, "num_gpus": 0}
+    assert task_resources({"CPU": 16.0, "GPU": 2.0}, cpu) == {"num_cpus": 1, "num_gpus": 0}
 
 
 # -- slow: a real collection --------------------------------------------------------------------
