@@ -37,7 +37,7 @@ from pathlib import Path
 from restore.errors import ReelError, UsageError
 from restore.master import write_atomic
 from sync.pipeline import Pipeline, RunOptions
-from sync.stagecache import StageCache, options_key
+from sync.stagecache import StageCache, cast_fingerprint, options_key
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _stamp(film: Path, options: RunOptions) -> dict:
         "input": str(film.resolve()),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "options": options_key(options),
+        "options": options_key(options, cast_fingerprint(options.faces and options.faces.cast)),
     }
 
 

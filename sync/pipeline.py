@@ -53,7 +53,7 @@ from sync.cues import CueRules, build_cues
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
 from sync.report import ReportAssets, render
-from sync.stagecache import StageCache, options_key
+from sync.stagecache import StageCache, cast_fingerprint, options_key
 from sync.transcript import Speaker, Transcript
 from sync.writers import WRITERS
 
@@ -128,7 +128,11 @@ class Pipeline:
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
             master_tmp = work / "master.mkv"
-            faces_key = options_key(self.options.faces, self.options.restore)
+            faces_key = options_key(
+                self.options.faces,
+                self.options.restore,
+                cast_fingerprint(self.options.faces.cast if self.options.faces else None),
+            )
             wanted = self.options.faces if source.video is not None else None
             cached_faces = self._cache_get("faces", source_hash, faces_key, wanted)
             analyser = self._face_analyser(source) if cached_faces is None else None

@@ -63,3 +63,20 @@ class StageCache:
             os.replace(tmp, path)
         except OSError as error:  # a cache that cannot be written only costs time later
             log.warning("stage cache: cannot write %s (%s)", path.name, error)
+
+
+def cast_fingerprint(cast: Path | None) -> list | None:
+    """What a cast file's result depends on: its text and its folder's photos (name, size, time)."""
+    if cast is None:
+        return None
+    cast = Path(cast)
+    try:
+        text = hashlib.sha256(cast.read_bytes()).hexdigest()
+        files = sorted(
+            (str(p.relative_to(cast.parent)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in cast.parent.rglob("*")
+            if p.is_file() and p != cast
+        )
+    except OSError:
+        return [str(cast)]  # unreadable: the face stage reports it
+    return [text, files]

@@ -24,7 +24,7 @@ import pytest
 from sync.batch import STATE, find_films, is_finished, task_resources
 from sync.cli import main
 from sync.pipeline import RunOptions
-from sync.stagecache import StageCache, options_key
+from sync.stagecache import StageCache, cast_fingerprint, options_key
 
 GOOD = ("bbaf2n", "brbk7n")
 TEXT_OUTPUTS = ("transcript.json", "en.srt", "en.vtt", "en.ass", "faces.json")
@@ -86,6 +86,19 @@ def test_stage_cache_keys_by_source_and_options(tmp_path):
     assert cache.get("speech", "ab" * 32, key) is None
 
 
+def test_a_changed_cast_photo_changes_the_face_key(tmp_path):
+    cast = tmp_path / "cast.toml"
+    cast.write_text('[[character]]\nname = "Ben"\nphotos = ["cast/ben.jpg"]\n')
+    (tmp_path / "cast").mkdir()
+    photo = tmp_path / "cast" / "ben.jpg"
+    photo.write_bytes(b"one")
+    first = options_key(cast_fingerprint(cast))
+    assert options_key(cast_fingerprint(cast)) == first
+    photo.write_bytes(b"other photo")
+    assert options_key(cast_fingerprint(cast)) != first
+    assert cast_fingerprint(None) is None
+
+
 def test_a_done_marker_goes_stale_when_the_film_or_options_change(tmp_path):
     film = tmp_path / "films" / "f.mkv"
     film.parent.mkdir()
@@ -99,7 +112,7 @@ def test_a_done_marker_goes_stale_when_the_film_or_options_change(tmp_path):
         "input": str(film.resolve()),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "options": options_key(options),
+        "options": options_key(options, None),
         "manifest": "f.manifest.json",
     }
     (out / STATE / "done").mkdir(parents=True)
