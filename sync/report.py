@@ -157,7 +157,7 @@ def _figure_rows(transcript: Transcript, manifest: dict) -> list[tuple[str, str]
     timings = manifest.get("timings") or {}
     total = 0.0
     for stage, seconds in timings.items():
-        speed = f", {duration / seconds:.1f}x real time" if seconds and duration else ""
+        speed = f", {duration / seconds:.1f}x real time" if seconds >= 0.05 and duration else ""
         rows.append((f"time: {stage}", f"{seconds:.2f} s{speed}"))
         if "within" not in stage:
             total += seconds
@@ -358,8 +358,14 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
         for line in transcript.lines
     ]
     if assets.access:
+        poster = (
+            f' poster="data:image/jpeg;base64,{base64.b64encode(assets.after).decode("ascii")}"'
+            if assets.after
+            else ""
+        )
         player = (
-            f'<video id="video" controls preload="metadata" src="{escape(assets.access)}"></video>'
+            f'<video id="video" controls preload="metadata"{poster} '
+            f'src="{escape(assets.access)}"></video>'
         )
     else:
         player = '<p class="dim">No access copy was written.</p>'

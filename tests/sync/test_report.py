@@ -189,7 +189,7 @@ def test_page_renders_in_chromium_with_every_section_and_no_console_message(page
     duration = float(re.search(r'data-duration="([\d.]+)"', video).group(1))
     assert abs(duration - transcript.duration) < 0.2
     assert dom.count('<tr class="line') == len(transcript.lines)
-    assert 'src="face_1.S1.jpg"' in dom and dom.count("data:image/jpeg;base64,") == 2
+    assert 'src="face_1.S1.jpg"' in dom and dom.count("data:image/jpeg;base64,") == 3  # + poster
 
 
 @pytest.mark.slow
