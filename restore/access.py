@@ -67,7 +67,10 @@ def write_access_copy(
 ) -> AccessResult:
     """Encode ``master``'s picture and first sound track into the MP4 ``out``."""
     with atomic_path(out) as tmp:
-        return _encode(Path(master), tmp, options)
+        try:
+            return _encode(Path(master), tmp, options)
+        except av.FFmpegError as error:
+            raise OutputError(f"cannot encode the access copy {out}: {error}") from error
 
 
 def _encode(master: Path, tmp: Path, options: AccessOptions) -> AccessResult:
@@ -159,7 +162,16 @@ def review_stills(
     seconds = round((source.duration or 0.0) * at, 3)
     if source.kind == "images":
         index = min(len(source.images) - 1, int(seconds * float(source.fps or 25)))
-        before = still_jpeg(source.images[index], 0.0) if source.images else None
+        before = _best_effort(source.images[index], 0.0) if source.images else None
     else:
-        before = still_jpeg(source.path, seconds)
-    return seconds, before, still_jpeg(master, seconds)
+        before = _best_effort(source.path, seconds)
+    return seconds, before, _best_effort(master, seconds)
+
+
+def _best_effort(path: Path, seconds: float) -> bytes | None:
+    """A still for the page, or None (with a warning): a page without it is still a page."""
+    try:
+        return still_jpeg(path, seconds)
+    except (av.FFmpegError, OSError, ValueError) as error:
+        log.warning("no review still from %s at %.2f s: %s", Path(path).name, seconds, error)
+        return None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from faces.stage import FaceOptions, tracks_json
 from restore.access import AccessOptions, review_stills, write_access_copy
 from restore.chain import RestoreOptions, picture_chain, sound_chain
-from restore.errors import MediaError, OutputError, UsageError
+from restore.errors import MediaError, OutputError, ReelError, UsageError
 from restore.master import (
     MasterWriter,
     SubtitleTrack,
@@ -225,6 +225,7 @@ class Pipeline:
                 manifest["stage_cache"] = {"taken": list(self.cached)}
             assets = self._review_assets(source, names, thumbs)
             manifest["timings"] = dict(self.timings)
+            manifest["outputs"] = {kind: path.name for kind, path in names.items()}
             write_atomic(names["report"], render(transcript, manifest, assets))
             write_atomic(
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
@@ -247,11 +248,17 @@ class Pipeline:
         """The access copy (written beside the page) and the before/after stills."""
         access = None
         if "access" in names:
-            self._timed(
-                "access copy",
-                lambda: write_access_copy(names["master"], names["access"], self.options.access),
-            )
-            access = names["access"].name
+            try:
+                self._timed(
+                    "access copy",
+                    lambda: write_access_copy(
+                        names["master"], names["access"], self.options.access
+                    ),
+                )
+                access = names["access"].name
+            except ReelError as error:  # the master and subtitles stand without it
+                log.warning("%s: no access copy for the review page: %s", source.path.name, error)
+                del names["access"]
         seconds, before, after = self._timed(
             "stills", lambda: review_stills(source, names["master"])
         )

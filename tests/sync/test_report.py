@@ -216,3 +216,22 @@ def test_screenshot_shows_the_page(page_copy, tmp_path):
     assert (rows[: 2600 // 2] > 5).mean() > 0.3 and (rows[2600 // 2 :] > 5).mean() > 0.2
     yellow = (image[..., 0] > 200) & (image[..., 1] > 200) & (image[..., 2] < 80)
     assert yellow.sum() > 500  # S1's lane in its ASS colour
+
+
+@pytest.mark.slow
+def test_a_failed_access_copy_leaves_every_other_output(clip, tmp_path, monkeypatch):
+    import sync.pipeline
+    from restore.errors import OutputError
+    from sync.pipeline import Pipeline, RunOptions
+
+    def broken(master, out, options):
+        raise OutputError("no H.264 encoder (simulated)")
+
+    monkeypatch.setattr(sync.pipeline, "write_access_copy", broken)
+    clip(tmp_path / "tone.mkv", frames=25)
+    result = Pipeline(RunOptions(faces=None)).run(tmp_path / "tone.mkv", tmp_path / "out")
+    assert "access" not in result.outputs and "access" not in result.manifest["outputs"]
+    assert not list((tmp_path / "out").glob("*.mp4"))
+    page = result.outputs["report"].read_text()
+    assert "No access copy was written." in page and "<video" not in page
+    assert result.outputs["master"].exists() and result.outputs["manifest"].exists()
