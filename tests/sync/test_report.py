@@ -171,6 +171,16 @@ def page_copy(talking_run, tmp_path_factory):
     hostile = dataclasses.replace(transcript, lines=tuple(lines))
     assets = ReportAssets(access="face_1.access.mp4", thumbnails={"S1": "face_1.S1.jpg"})
     (folder / "hostile.report.html").write_text(render(hostile, manifest, assets))
+    # the real page plus a probe that clicks the last line once the video is ready
+    probe = (
+        "<script>const v = document.getElementById('video');"
+        "v.addEventListener('loadedmetadata', () => {"
+        "  const rows = document.querySelectorAll('tr.line'); rows[rows.length - 1].click();"
+        "  document.body.dataset.seekedTo = v.currentTime; });"
+        "</script></body>"
+    )
+    page = (folder / "face_1.report.html").read_text()
+    (folder / "click.report.html").write_text(page.replace("</body>", probe))
     return folder, transcript
 
 
@@ -190,6 +200,15 @@ def test_page_renders_in_chromium_with_every_section_and_no_console_message(page
     assert abs(duration - transcript.duration) < 0.2
     assert dom.count('<tr class="line') == len(transcript.lines)
     assert 'src="face_1.S1.jpg"' in dom and dom.count("data:image/jpeg;base64,") == 3  # + poster
+
+
+@pytest.mark.slow
+def test_clicking_a_line_seeks_the_player_there(page_copy):
+    folder, transcript = page_copy
+    run = chromium(folder / "click.report.html", "--dump-dom")
+    assert run.returncode == 0 and console_messages(run.stderr) == []
+    seeked = float(re.search(r'data-seeked-to="([\d.]+)"', run.stdout).group(1))
+    assert abs(seeked - transcript.lines[-1].start) < 0.1
 
 
 @pytest.mark.slow
