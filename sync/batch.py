@@ -170,6 +170,10 @@ def run_batch(
     """Process every film under ``folder``; ``on_outcome(outcome, total)`` after each film."""
     options = options or RunOptions()
     films = find_films(Path(folder))
+    if not films:
+        log.warning(
+            "no film files under %s (looked for %s)", folder, " ".join(sorted(FILM_SUFFIXES))
+        )
     out_root = Path(out_root)
     (out_root / STATE / "done").mkdir(parents=True, exist_ok=True)
     outcomes: list[FilmOutcome] = []

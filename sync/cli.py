@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = command("batch", "every film under a folder, each into OUTROOT/<film stem>/")
     batch.add_argument("-o", "--output", type=Path, required=True, help="OUTROOT")
+    for action in batch._actions:
+        if action.dest == "input":
+            action.help = "a folder of films (searched recursively; see docs/batch.md)"
     batch.add_argument(
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
