@@ -136,10 +136,18 @@ class Pipeline:
             wanted = self.options.faces if source.video is not None else None
             cached_faces = self._cache_get("faces", source_hash, faces_key, wanted)
             analyser = self._face_analyser(source) if cached_faces is None else None
-            master = self._timed(
-                "master",
-                lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
-            )
+            master_key = options_key(self.options.restore, self.options.audio_track)
+            files = {"master.mkv": master_tmp}
+            if speech_wav is not None:
+                files["speech.wav"] = speech_wav
+            master = None
+            if wanted is None or cached_faces is not None:  # faces are read in the master pass
+                master = self._cache_get("master", source_hash, master_key, files)
+            if master is None:
+                master = self._timed(
+                    "master",
+                    lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
+                )
             if cached_faces is not None:
                 faces, thumbs, faces_summary = cached_faces
             else:
@@ -147,6 +155,8 @@ class Pipeline:
                 faces_summary = _faces_summary(faces, analyser)
                 if faces is not None:
                     self._cache_put("faces", source_hash, faces_key, (faces, thumbs, faces_summary))
+            if self.cache is not None and "master" not in self.cached:
+                self.cache.put_files("master", source_hash, master_key, master, files)
             speech_key = options_key(
                 self.options.speech, self.options.restore, self.options.audio_track
             )
@@ -230,12 +240,18 @@ class Pipeline:
             write_atomic(
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
             )
+            if self.cache is not None:  # finished: the master is in place, its copy can go
+                self.cache.drop("master", source_hash, master_key)
         return RunResult(outputs=names, transcript=transcript, manifest=manifest)
 
     def _cache_get(self, stage: str, source_hash: str, key: str, needed):
+        """``needed``: None (skip the lookup), a dict of files to restore, or anything else."""
         if self.cache is None or needed is None:
             return None
-        value = self.cache.get(stage, source_hash, key)
+        if isinstance(needed, dict):
+            value = self.cache.get_files(stage, source_hash, key, needed)
+        else:
+            value = self.cache.get(stage, source_hash, key)
         if value is not None:
             self.cached.append(stage)
         return value

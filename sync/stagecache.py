@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import secrets
+import shutil
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
@@ -63,6 +64,49 @@ class StageCache:
             os.replace(tmp, path)
         except OSError as error:  # a cache that cannot be written only costs time later
             log.warning("stage cache: cannot write %s (%s)", path.name, error)
+
+    # -- entries that carry files (the master stage: the master before muxing, the speech WAV)
+    def _folder(self, stage: str, source_hash: str, key: str) -> Path:
+        return self.folder / f"{source_hash[:32]}.{stage}.{key}.files"
+
+    def put_files(self, stage: str, source_hash: str, key: str, value, files: dict) -> None:
+        """Keep ``value`` and hard links to ``files`` (name -> path); no copy is made.
+
+        Files on another file system than the cache are not kept (nothing is cached then).
+        """
+        folder = self._folder(stage, source_hash, key)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, path in files.items():
+                target = folder / name
+                target.unlink(missing_ok=True)
+                os.link(path, target)
+        except OSError as error:
+            log.info("stage cache: not keeping %s files (%s)", stage, error)
+            self.drop(stage, source_hash, key)
+            return
+        self.put(stage, source_hash, key, value)  # last: the entry is whole when it exists
+
+    def get_files(self, stage: str, source_hash: str, key: str, files: dict):
+        """The value, with its files hard-linked to ``files`` (name -> path); None on a miss."""
+        folder = self._folder(stage, source_hash, key)
+        value = self.get(stage, source_hash, key)
+        if value is None:
+            return None
+        try:
+            for name, path in files.items():
+                os.link(folder / name, path)
+        except OSError as error:
+            log.warning("stage cache: %s files unusable (%s); computing again", stage, error)
+            for path in files.values():
+                Path(path).unlink(missing_ok=True)
+            return None
+        return value
+
+    def drop(self, stage: str, source_hash: str, key: str) -> None:
+        """Forget an entry (big file entries are dropped once the run is finished)."""
+        self._path(stage, source_hash, key).unlink(missing_ok=True)
+        shutil.rmtree(self._folder(stage, source_hash, key), ignore_errors=True)
 
 
 def cast_fingerprint(cast: Path | None) -> list | None:

@@ -86,6 +86,22 @@ def test_stage_cache_keys_by_source_and_options(tmp_path):
     assert cache.get("speech", "ab" * 32, key) is None
 
 
+def test_stage_cache_keeps_files_by_hard_link_until_dropped(tmp_path):
+    cache = StageCache(tmp_path / "cache")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "master.mkv").write_bytes(b"master")
+    cache.put_files("master", "ab" * 32, "k", ("result",), {"master.mkv": work / "master.mkv"})
+    shutil.rmtree(work)  # the run's work folder goes; the kept link stays
+    again = tmp_path / "again"
+    again.mkdir()
+    value = cache.get_files("master", "ab" * 32, "k", {"master.mkv": again / "master.mkv"})
+    assert value == ("result",) and (again / "master.mkv").read_bytes() == b"master"
+    cache.drop("master", "ab" * 32, "k")
+    assert cache.get_files("master", "ab" * 32, "k", {"master.mkv": tmp_path / "x"}) is None
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
 def test_a_changed_cast_photo_changes_the_face_key(tmp_path):
     cast = tmp_path / "cast.toml"
     cast.write_text('[[character]]\nname = "Ben"\nphotos = ["cast/ben.jpg"]\n')
@@ -187,10 +203,10 @@ def test_a_killed_batch_resumes_from_the_stage_cache_with_the_same_outputs(
     process = _cli("batch", str(films), "-o", str(out), "--quiet")
     cache = out / STATE / "cache"
     deadline = time.monotonic() + 300
-    while not list(cache.glob("*.faces.*.pickle")) and process.poll() is None:
+    while not list(cache.glob("*.master.*.pickle")) and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)  # killed after the face stage, before speech finished
+    process.send_signal(signal.SIGKILL)  # killed after the master and faces, during speech
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
     assert not (out / "bbaf2n" / "bbaf2n.manifest.json").exists()
@@ -198,7 +214,9 @@ def test_a_killed_batch_resumes_from_the_stage_cache_with_the_same_outputs(
 
     assert main(["batch", str(films), "-o", str(out), "--quiet"]) == 0
     manifest = json.loads((out / "bbaf2n" / "bbaf2n.manifest.json").read_text())
-    assert "faces" in manifest["stage_cache"]["taken"]
+    assert {"master", "faces"} <= set(manifest["stage_cache"]["taken"])
+    assert "master" not in manifest["timings"]  # the master pass was not run again
+    assert not list(cache.glob("*.master.*"))  # its kept copy goes once the film is finished
     assert not [p for p in (out / "bbaf2n").iterdir() if p.name.startswith(".")]  # cleaned up
     same_outputs(out / "bbaf2n", local_batch[0] / "bbaf2n", "bbaf2n")
 
