@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
+
+    from sync.archive.cli import add_commands  # the archive and corpus commands
+
+    add_commands(sub, _common, EXIT_CODES)
     return parser
 
 
@@ -225,6 +229,8 @@ def _options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, progress) -> int:
+    if getattr(args, "handler", None) is not None:  # commands that need no Pipeline
+        return args.handler(args)
     from sync.pipeline import Pipeline
 
     pipeline = Pipeline(_options(args), progress)

@@ -1,0 +1,226 @@
+"""An institution's shared archive: PostgreSQL full-text search (psycopg 3).
+
+``--db postgresql://user@host/dbname``. Tables are prefixed ``reelscribe_`` so
+the archive can live in an existing database. The ``simple`` text-search
+configuration (no stemming, no stop words) matches the SQLite backend: a phrase
+is the words as spoken. Every piece of user text is a bound parameter, turned
+into a tsquery by PostgreSQL's own ``plainto_``/``phraseto_tsquery``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from restore.errors import MediaError
+from sync.archive.base import Archive, ContextLine, Hit, Indexed, Run, speaker_names
+from sync.archive.query import Query, Term
+
+log = logging.getLogger(__name__)
+
+_LOCK = 0x5265656C  # advisory lock key for creating the schema ("Reel")
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS reelscribe_runs (
+        sha256   text PRIMARY KEY,
+        film     text NOT NULL,
+        source   text NOT NULL,
+        folder   text NOT NULL,
+        language text,
+        duration double precision,
+        indexed  timestamptz NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS reelscribe_lines (
+        id         bigserial PRIMARY KEY,
+        sha256     text NOT NULL REFERENCES reelscribe_runs(sha256) ON DELETE CASCADE,
+        n          integer NOT NULL,
+        start_s    double precision NOT NULL,
+        end_s      double precision NOT NULL,
+        speaker_id text,
+        speaker    text,
+        text       text NOT NULL,
+        tsv        tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    )""",
+    "CREATE INDEX IF NOT EXISTS reelscribe_lines_tsv ON reelscribe_lines USING gin (tsv)",
+    "CREATE INDEX IF NOT EXISTS reelscribe_lines_run ON reelscribe_lines (sha256, n)",
+)
+
+
+def _tsquery(term: Term) -> tuple[str, str]:
+    """SQL for one term's tsquery, and its bound parameter."""
+    if term.kind == "prefix":
+        # the text is one \\w+ word (query.py), so it cannot carry tsquery operators
+        return "to_tsquery('simple', %s)", f"{term.text}:*"
+    if term.kind == "phrase":
+        return "phraseto_tsquery('simple', %s)", term.text
+    return "plainto_tsquery('simple', %s)", term.text
+
+
+def tsquery(query: Query) -> tuple[str, list[str]]:
+    """The tsquery expression for a parsed query, with its parameters."""
+    parts: list[str] = []
+    params: list[str] = []
+    for group in query.groups:
+        sqls = []
+        for term in group:
+            sql, param = _tsquery(term)
+            sqls.append(sql)
+            params.append(param)
+        parts.append("(" + " || ".join(sqls) + ")")
+    for term in query.excluded:
+        sql, param = _tsquery(term)
+        parts.append(f"!!{sql}")
+        params.append(param)
+    return "(" + " && ".join(parts) + ")", params
+
+
+class PostgresArchive(Archive):
+    """An archive in a PostgreSQL database."""
+
+    def __init__(self, url: str, create: bool = True) -> None:
+        import psycopg
+
+        self.url = url
+        self._psycopg = psycopg
+        try:
+            self.db = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        except psycopg.Error as error:
+            raise MediaError(_safe(url), f"cannot connect: {_first_line(error)}") from error
+        with self.db.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            exists = self.db.execute("SELECT to_regclass('reelscribe_lines')").fetchone()[0]
+            if exists is None:
+                if not create:
+                    raise MediaError(
+                        _safe(url),
+                        "holds no reelscribe archive",
+                        "index finished runs into it first",
+                    )
+                for statement in _SCHEMA:
+                    self.db.execute(statement)
+
+    def add(self, run: Run) -> Indexed:
+        names = speaker_names(run.transcript)
+        db = self.db
+        with db.transaction():
+            replaced = db.execute(
+                "DELETE FROM reelscribe_lines WHERE sha256 = %s", (run.sha256,)
+            ).rowcount
+            db.execute(
+                "INSERT INTO reelscribe_runs "
+                "(sha256, film, source, folder, language, duration, indexed) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (sha256) DO UPDATE SET "
+                "film = EXCLUDED.film, source = EXCLUDED.source, folder = EXCLUDED.folder, "
+                "language = EXCLUDED.language, duration = EXCLUDED.duration, "
+                "indexed = EXCLUDED.indexed",
+                (
+                    run.sha256,
+                    run.film,
+                    run.transcript.source,
+                    run.folder,
+                    run.transcript.language,
+                    run.transcript.duration,
+                    datetime.now(UTC),
+                ),
+            )
+            with db.cursor().copy(
+                "COPY reelscribe_lines (sha256, n, start_s, end_s, speaker_id, speaker, text) "
+                "FROM STDIN"
+            ) as copy:
+                for n, line in enumerate(run.transcript.lines):
+                    copy.write_row(
+                        (
+                            run.sha256,
+                            n,
+                            line.start,
+                            line.end,
+                            line.speaker,
+                            names.get(line.speaker, line.speaker),
+                            line.text,
+                        )
+                    )
+        return Indexed(run.film, run.sha256, len(run.transcript.lines), max(replaced, 0))
+
+    def search(self, query: Query, limit: int = 20, context: int = 1) -> list[Hit]:
+        where: list[str] = []
+        params: list = []
+        if query.film is not None:
+            if query.film.endswith("*"):
+                pattern = (
+                    query.film[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                )
+                where.append("(r.film ILIKE %s OR r.source ILIKE %s)")
+                params += [pattern + "%", pattern + "%"]
+            else:
+                where.append("(lower(r.film) = lower(%s) OR lower(r.source) = lower(%s))")
+                params += [query.film, query.film]
+        if query.speaker is not None:
+            where.append("(lower(l.speaker) = lower(%s) OR l.speaker_id = %s)")
+            params += [query.speaker, query.speaker]
+        if query.start is not None:
+            where.append("l.end_s > %s")
+            params.append(query.start)
+        if query.end is not None:
+            where.append("l.start_s < %s")
+            params.append(query.end)
+        columns = "l.sha256, l.n, l.start_s, l.end_s, l.speaker, l.text, r.film, r.source"
+        if query.has_text:
+            expression, text_params = tsquery(query)
+            sql = (
+                f"SELECT {columns}, ts_rank_cd(l.tsv, q.q) AS score "
+                f"FROM reelscribe_lines l JOIN reelscribe_runs r ON r.sha256 = l.sha256, "
+                f"(SELECT {expression} AS q) q WHERE l.tsv @@ q.q"
+                + "".join(f" AND {w}" for w in where)
+                + " ORDER BY score DESC, r.film, l.start_s LIMIT %s"
+            )
+            params = [*text_params, *params]
+        else:
+            sql = (
+                f"SELECT {columns}, 0.0 AS score FROM reelscribe_lines l "
+                "JOIN reelscribe_runs r ON r.sha256 = l.sha256"
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY r.film, l.start_s LIMIT %s"
+            )
+        try:
+            # repeatable read: the hits and their context come from one snapshot
+            with self.db.transaction():
+                self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                rows = self.db.execute(sql, [*params, limit]).fetchall()
+                return [self._hit(row, context) for row in rows]
+        except self._psycopg.Error as error:
+            raise MediaError(_safe(self.url), f"search failed: {_first_line(error)}") from error
+
+    def _hit(self, row: tuple, context: int) -> Hit:
+        sha256, n, start, end, speaker, text, film, source, score = row
+        before: tuple[ContextLine, ...] = ()
+        after: tuple[ContextLine, ...] = ()
+        if context > 0:
+            near = self.db.execute(
+                "SELECT n, start_s, end_s, speaker, text FROM reelscribe_lines "
+                "WHERE sha256 = %s AND n BETWEEN %s AND %s AND n <> %s ORDER BY n",
+                (sha256, n - context, n + context, n),
+            ).fetchall()
+            before = tuple(ContextLine(*r[1:]) for r in near if r[0] < n)
+            after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
+        return Hit(film, source, sha256, start, end, speaker, text, float(score), before, after)
+
+    def count(self) -> tuple[int, int]:
+        with self.db.transaction():
+            runs = self.db.execute("SELECT count(*) FROM reelscribe_runs").fetchone()[0]
+            lines = self.db.execute("SELECT count(*) FROM reelscribe_lines").fetchone()[0]
+        return runs, lines
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        rest = userinfo.split(":")[0] + "@" + host
+    return scheme + sep + rest
