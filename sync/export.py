@@ -100,11 +100,8 @@ def _json(transcript: Transcript, film: str, out: Path) -> list[Path]:
     path = out / f"{film}.corpus.json"
 
     def records(frame) -> list[dict]:
-        # None for missing values, not NaN (which is not JSON)
-        return [
-            {key: (None if value is None or value != value else value) for key, value in row}
-            for row in (zip(frame.columns, r, strict=True) for r in frame.astype(object).values)
-        ]
+        # pandas writes missing values as null (not NaN, which is not JSON)
+        return json.loads(frame.to_json(orient="records", double_precision=15))
 
     body = {
         "schema": "reelscribe.corpus/1",
