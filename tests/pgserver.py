@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,12 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """``postgresql://postgres@127.0.0.1:PORT/postgres`` of a server started for this session."""
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A server in a temporary folder: yields its URL, then stops it and removes the folder."""
     bindir = server_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+        raise FileNotFoundError("PostgreSQL server binaries not found (apt-get install postgresql)")
     top = Path(tempfile.mkdtemp(prefix="reelscribe-pg-"))
     if os.geteuid() == 0:
         shutil.chown(top, "postgres")
@@ -77,7 +78,7 @@ def postgres_url() -> Iterator[str]:
         )  # fmt: skip
     except subprocess.CalledProcessError as error:
         shutil.rmtree(top, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {error.stderr or error.stdout}")
+        raise RuntimeError(f"could not start PostgreSQL: {error.stderr or error.stdout}") from error
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -88,6 +89,22 @@ def postgres_url() -> Iterator[str]:
             timeout=60,
         )  # fmt: skip
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """``postgresql://postgres@127.0.0.1:PORT/postgres`` of a server started for this session."""
+    if server_bin() is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
 
 
 def fresh_database(url: str, name: str) -> str:
