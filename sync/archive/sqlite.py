@@ -191,24 +191,35 @@ class SqliteArchive(Archive):
     def search(self, query: Query, limit: int = 20, context: int = 1) -> list[Hit]:
         where, params = _filters(query)
         columns = 'l.sha256, l.n, l.start, l."end", l.speaker, l.text, r.film, r.source'
-        if query.has_text:
+        if query.has_text and not where:
+            # rank in the FTS index alone, then fetch the few best lines: a common phrase
+            # matches thousands of lines, and joining them all before the sort costs more
+            sql = (
+                f"SELECT {columns}, f.score FROM (SELECT rowid, -bm25(lines_fts) AS score "
+                "FROM lines_fts WHERE lines_fts MATCH ? ORDER BY score DESC LIMIT ?) f "
+                "JOIN lines l ON l.id = f.rowid JOIN runs r ON r.sha256 = l.sha256 "
+                "ORDER BY f.score DESC, r.film, l.start"
+            )
+            params = [fts_match(query), limit]
+        elif query.has_text:
             sql = (
                 f"SELECT {columns}, -bm25(lines_fts) AS score FROM lines_fts "
                 "JOIN lines l ON l.id = lines_fts.rowid JOIN runs r ON r.sha256 = l.sha256 "
                 "WHERE lines_fts MATCH ?" + "".join(f" AND {w}" for w in where) + " "
                 "ORDER BY score DESC, r.film, l.start LIMIT ?"
             )
-            params = [fts_match(query), *params]
+            params = [fts_match(query), *params, limit]
         else:
             sql = (
                 f"SELECT {columns}, 0.0 AS score FROM lines l JOIN runs r ON r.sha256 = l.sha256"
                 + (" WHERE " + " AND ".join(where) if where else "")
                 + " ORDER BY r.film, l.start LIMIT ?"
             )
+            params = [*params, limit]
         try:
             self.db.execute("BEGIN")  # one snapshot for the hits and their context
             try:
-                rows = self.db.execute(sql, [*params, limit]).fetchall()
+                rows = self.db.execute(sql, params).fetchall()
                 hits = [self._hit(row, context) for row in rows]
             finally:
                 self.db.execute("COMMIT")
