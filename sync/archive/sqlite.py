@@ -189,6 +189,16 @@ class SqliteArchive(Archive):
         return Indexed(film=run.film, sha256=run.sha256, lines=len(rows), replaced=replaced)
 
     def search(self, query: Query, limit: int = 20, context: int = 1) -> list[Hit]:
+        try:
+            self.db.execute("BEGIN")  # one snapshot for the hits and their context
+            try:
+                return self._search(query, limit, context)
+            finally:
+                self.db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            raise MediaError(self.path, f"search failed: {error}") from error
+
+    def _search(self, query: Query, limit: int, context: int) -> list[Hit]:
         where, params = _filters(query)
         columns = 'l.sha256, l.n, l.start, l."end", l.speaker, l.text, r.film, r.source'
         if query.has_text and not where:
@@ -202,6 +212,10 @@ class SqliteArchive(Archive):
             )
             params = [fts_match(query), limit]
         elif query.has_text:
+            span = self._film_span(query)
+            if span is not None:  # lets FTS5 skip every other film's part of the index
+                where.append("lines_fts.rowid BETWEEN ? AND ?")
+                params += list(span)
             sql = (
                 f"SELECT {columns}, -bm25(lines_fts) AS score FROM lines_fts "
                 "JOIN lines l ON l.id = lines_fts.rowid JOIN runs r ON r.sha256 = l.sha256 "
@@ -216,16 +230,23 @@ class SqliteArchive(Archive):
                 + " ORDER BY r.film, l.start LIMIT ?"
             )
             params = [*params, limit]
-        try:
-            self.db.execute("BEGIN")  # one snapshot for the hits and their context
-            try:
-                rows = self.db.execute(sql, params).fetchall()
-                hits = [self._hit(row, context) for row in rows]
-            finally:
-                self.db.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            raise MediaError(self.path, f"search failed: {error}") from error
-        return hits
+        rows = self.db.execute(sql, params).fetchall()
+        return [self._hit(row, context) for row in rows]
+
+    def _film_span(self, query: Query) -> tuple[int, int] | None:
+        """The first and last line id of the one run a film filter names, if it names one.
+
+        A run's lines are inserted in one transaction, so their ids are contiguous; the
+        film filter itself stays in the query, so this only narrows, never decides.
+        """
+        if query.film is None or query.film.endswith("*"):
+            return None
+        spans = self.db.execute(
+            "SELECT min(l.id), max(l.id) FROM runs r JOIN lines l ON l.sha256 = r.sha256 "
+            "WHERE r.film = ? COLLATE NOCASE OR r.source = ? COLLATE NOCASE GROUP BY r.sha256",
+            (query.film, query.film),
+        ).fetchall()
+        return spans[0] if len(spans) == 1 else None
 
     def _hit(self, row: tuple, context: int) -> Hit:
         sha256, n, start, end, speaker, text, film, source, score = row

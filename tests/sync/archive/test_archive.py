@@ -144,6 +144,9 @@ def test_reindexing_replaces_a_runs_lines(db, real_transcripts, corpus):
         archive.add(Run(corpus.fake_sha256(call, "cut 2"), run.film, call, "/runs"))
         assert archive.count() == (2, 3 + len(call.lines))
     assert len(search(db, '"neither did i"')) == 1
+    # a film filter naming a film with two runs finds both runs' lines
+    assert len(search(db, "hello", film="pyannote_sample")) == 6
+    assert len({h.sha256 for h in search(db, "hello", film="pyannote_sample")}) == 2
 
 
 def test_search_of_a_missing_archive_is_one_clear_error(tmp_path):
