@@ -81,7 +81,7 @@ def run_index(args: argparse.Namespace) -> int:
             replaced = f", replaced {done.replaced}" if done.replaced else ""
             log.info("indexed %s: %d lines%s", done.film, done.lines, replaced)
         runs_now, lines_now = archive.count()
-    log.info("%s: %d films, %d lines", args.db, runs_now, lines_now)
+    log.info("%s: %d films, %d lines", _shown(args.db), runs_now, lines_now)
     return 0
 
 
@@ -111,6 +111,13 @@ def run_search(args: argparse.Namespace) -> int:
         for line in hit.after:
             print(f"    {_said(line.speaker, line.text)}")
     return 0
+
+
+def _shown(db: str) -> str:
+    """The archive as it may be printed: a URL without its password."""
+    from sync.archive.postgres import without_password
+
+    return without_password(db)
 
 
 def _said(speaker: str | None, text: str) -> str:

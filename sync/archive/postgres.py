@@ -84,14 +84,15 @@ class PostgresArchive(Archive):
         try:
             self.db = psycopg.connect(url, connect_timeout=10, autocommit=True)
         except psycopg.Error as error:
-            raise MediaError(_safe(url), f"cannot connect: {_first_line(error)}") from error
+            problem = f"cannot connect: {_first_line(error)}"
+            raise MediaError(without_password(url), problem) from error
         with self.db.transaction():
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             exists = self.db.execute("SELECT to_regclass('reelscribe_lines')").fetchone()[0]
             if exists is None:
                 if not create:
                     raise MediaError(
-                        _safe(url),
+                        without_password(url),
                         "holds no reelscribe archive",
                         "index finished runs into it first",
                     )
@@ -187,7 +188,8 @@ class PostgresArchive(Archive):
                 rows = self.db.execute(sql, [*params, limit]).fetchall()
                 return [self._hit(row, context) for row in rows]
         except self._psycopg.Error as error:
-            raise MediaError(_safe(self.url), f"search failed: {_first_line(error)}") from error
+            problem = f"search failed: {_first_line(error)}"
+            raise MediaError(without_password(self.url), problem) from error
 
     def _hit(self, row: tuple, context: int) -> Hit:
         sha256, n, start, end, speaker, text, film, source, score = row
@@ -217,7 +219,7 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _safe(url: str) -> str:
+def without_password(url: str) -> str:
     """The URL without its password, for messages."""
     scheme, sep, rest = url.partition("://")
     if "@" in rest:

@@ -103,18 +103,21 @@ class SqliteArchive(Archive):
         try:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout = 60000")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if create:  # WAL stays set in the file: searchers read it without asking
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
             if version != SCHEMA_VERSION:
-                self._create(version)
+                self._create(create)
         except sqlite3.DatabaseError as error:
             raise MediaError(self.path, f"is not a reelscribe archive ({error})") from error
 
-    def _create(self, version: int) -> None:
+    def _create(self, create: bool) -> None:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and not create:
+                raise MediaError(self.path, "is not a reelscribe archive (it is empty)")
             if version == 0:
                 tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if tables:

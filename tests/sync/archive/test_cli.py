@@ -133,3 +133,25 @@ def test_a_real_run_is_indexed_and_found(media, tmp_path, capsys):
     assert [(h["film"], h["sha256"], h["start"]) for h in hits] == [
         ("face_1", manifest["source"]["sha256"], line["start"])
     ]
+
+
+def test_an_unreachable_postgres_is_one_line_without_the_password(capsys):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://archivist:secret@127.0.0.1:{port}/films"
+    assert main(["search", "door", "--db", url]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"reelscribe: error: postgresql://archivist@127.0.0.1:{port}/films: ")
+    assert "cannot connect" in err and "secret" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_file_is_not_an_archive_to_search(tmp_path, capsys):
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    assert main(["search", "door", "--db", str(empty)]) == 3
+    assert "is not a reelscribe archive" in capsys.readouterr().err
+    assert empty.stat().st_size == 0
