@@ -149,11 +149,13 @@ class PostgresArchive(Archive):
                 pattern = (
                     query.film[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 )
-                where.append("(r.film ILIKE %s OR r.source ILIKE %s)")
+                match = "film ILIKE %s OR source ILIKE %s"
                 params += [pattern + "%", pattern + "%"]
             else:
-                where.append("(lower(r.film) = lower(%s) OR lower(r.source) = lower(%s))")
+                match = "lower(film) = lower(%s) OR lower(source) = lower(%s)"
                 params += [query.film, query.film]
+            # as a set of runs, so the planner can read just those runs' lines by index
+            where.append(f"l.sha256 IN (SELECT sha256 FROM reelscribe_runs WHERE {match})")
         if query.speaker is not None:
             where.append("(lower(l.speaker) = lower(%s) OR l.speaker_id = %s)")
             params += [query.speaker, query.speaker]
