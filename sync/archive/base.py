@@ -150,3 +150,19 @@ def load_run(path: str | Path) -> Run:
         transcript=transcript,
         folder=str(transcript_path.parent),
     )
+
+
+def run_folders(path: str | Path) -> list[Path]:
+    """``path`` itself if it is a run (or a transcript), else the runs one level below it.
+
+    ``reelscribe batch`` writes ``OUTROOT/<film stem>/``; indexing OUTROOT takes them all.
+    """
+    path = Path(path)
+    if not path.is_dir() or any(_transcripts(path)):
+        return [path]
+    found = [sub for sub in sorted(path.iterdir()) if sub.is_dir() and any(_transcripts(sub))]
+    return found or [path]  # nothing below either: load_run says what is missing
+
+
+def _transcripts(folder: Path):
+    return (p for p in folder.glob("*.transcript.json") if not p.name.startswith("."))

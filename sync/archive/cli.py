@@ -42,7 +42,13 @@ def add_commands(sub, common: Callable[[argparse.ArgumentParser], None], epilog:
         return parser
 
     index = command("index", "add finished runs to a dialogue archive")
-    index.add_argument("outputs", nargs="+", type=Path, metavar="OUT", help="a run's folder")
+    index.add_argument(
+        "outputs",
+        nargs="+",
+        type=Path,
+        metavar="OUT",
+        help="a run's folder (or a batch's OUTROOT: every run folder in it)",
+    )
     index.add_argument("--db", required=True, help=DB_HELP)
     index.set_defaults(handler=run_index)
 
@@ -73,8 +79,10 @@ def add_commands(sub, common: Callable[[argparse.ArgumentParser], None], epilog:
 
 def run_index(args: argparse.Namespace) -> int:
     from sync.archive import load_run, open_archive
+    from sync.archive.base import run_folders
 
-    runs = [load_run(path) for path in args.outputs]  # every input checked before writing
+    folders = [folder for path in args.outputs for folder in run_folders(path)]
+    runs = [load_run(folder) for folder in folders]  # every input checked before writing
     with open_archive(args.db, create=True) as archive:
         for run in runs:
             done = archive.add(run)

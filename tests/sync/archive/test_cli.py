@@ -48,6 +48,13 @@ def test_index_then_search_as_json(runs, db, capsys):
     assert len(_search(capsys, '"new jersey"', "--db", db)) == 3
 
 
+def test_a_batch_root_indexes_every_run_in_it(runs, tmp_path, capsys):
+    db = str(tmp_path / "archive.sqlite")
+    assert main(["index", str(tmp_path / "runs"), "--db", db, "--quiet"]) == 0
+    films = {h["film"] for h in _search(capsys, "film:*", "--db", db, "--limit", "1000")}
+    assert len(films) == len(runs) == 8
+
+
 def test_search_prints_film_timecode_speaker_and_context(runs, db, capsys):
     main(["index", str(runs[0]), "--db", db, "--quiet"])
     capsys.readouterr()
