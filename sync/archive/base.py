@@ -100,6 +100,10 @@ class Archive(ABC):
         """Ranked hits (best first), each with ``context`` lines before and after."""
 
     @abstractmethod
+    def refresh_statistics(self) -> None:
+        """After a batch of indexing: let the query planner see the archive's new size."""
+
+    @abstractmethod
     def count(self) -> tuple[int, int]:
         """(runs, lines) in the archive."""
 

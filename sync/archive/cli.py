@@ -88,6 +88,7 @@ def run_index(args: argparse.Namespace) -> int:
             done = archive.add(run)
             replaced = f", replaced {done.replaced}" if done.replaced else ""
             log.info("indexed %s: %d lines%s", done.film, done.lines, replaced)
+        archive.refresh_statistics()
         runs_now, lines_now = archive.count()
     log.info("%s: %d films, %d lines", _shown(args.db), runs_now, lines_now)
     return 0

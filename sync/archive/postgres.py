@@ -207,6 +207,11 @@ class PostgresArchive(Archive):
             after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
         return Hit(film, source, sha256, start, end, speaker, text, float(score), before, after)
 
+    def refresh_statistics(self) -> None:
+        # without fresh statistics after a bulk load the planner scans a filter's whole
+        # index match instead of reading one film's lines (157 ms instead of 3 ms at 400k lines)
+        self.db.execute("ANALYZE reelscribe_runs, reelscribe_lines")
+
     def count(self) -> tuple[int, int]:
         with self.db.transaction():
             runs = self.db.execute("SELECT count(*) FROM reelscribe_runs").fetchone()[0]

@@ -265,6 +265,9 @@ class SqliteArchive(Archive):
             after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
         return Hit(film, source, sha256, start, end, speaker, text, float(score), before, after)
 
+    def refresh_statistics(self) -> None:
+        self.db.execute("PRAGMA optimize")
+
     def count(self) -> tuple[int, int]:
         runs = self.db.execute("SELECT count(*) FROM runs").fetchone()[0]
         lines = self.db.execute("SELECT count(*) FROM lines").fetchone()[0]
