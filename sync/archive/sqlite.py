@@ -244,12 +244,16 @@ class SqliteArchive(Archive):
         """
         if query.film is None or query.film.endswith("*"):
             return None
-        spans = self.db.execute(
-            "SELECT min(l.id), max(l.id) FROM runs r JOIN lines l ON l.sha256 = r.sha256 "
-            "WHERE r.film = ? COLLATE NOCASE OR r.source = ? COLLATE NOCASE GROUP BY r.sha256",
+        runs = self.db.execute(
+            "SELECT sha256 FROM runs WHERE film = ? COLLATE NOCASE OR source = ? COLLATE NOCASE",
             (query.film, query.film),
         ).fetchall()
-        return spans[0] if len(spans) == 1 else None
+        if len(runs) != 1:
+            return None
+        first, last = self.db.execute(
+            "SELECT min(id), max(id) FROM lines WHERE sha256 = ?", runs[0]
+        ).fetchone()
+        return None if first is None else (first, last)
 
     def _hit(self, row: tuple, context: int) -> Hit:
         sha256, n, start, end, speaker, text, film, source, score = row
