@@ -18,6 +18,7 @@ from sync.archive.query import Query, Term
 
 log = logging.getLogger(__name__)
 
+_FEW_RUNS = 50  # a film filter naming at most this many runs reads their lines by index
 _LOCK = 0x5265656C  # advisory lock key for creating the schema ("Reel")
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS reelscribe_runs (
@@ -142,20 +143,31 @@ class PostgresArchive(Archive):
         return Indexed(run.film, run.sha256, len(run.transcript.lines), max(replaced, 0))
 
     def search(self, query: Query, limit: int = 20, context: int = 1) -> list[Hit]:
+        try:
+            # repeatable read: the hits and their context come from one snapshot
+            with self.db.transaction():
+                self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return self._search(query, limit, context)
+        except self._psycopg.Error as error:
+            problem = f"search failed: {_first_line(error)}"
+            raise MediaError(without_password(self.url), problem) from error
+
+    def _search(self, query: Query, limit: int, context: int) -> list[Hit]:
+        lines, lines_params = "reelscribe_lines l", []
         where: list[str] = []
         params: list = []
         if query.film is not None:
-            if query.film.endswith("*"):
-                pattern = (
-                    query.film[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                )
-                match = "film ILIKE %s OR source ILIKE %s"
-                params += [pattern + "%", pattern + "%"]
+            runs = self._film_runs(query.film)
+            if not runs:
+                return []
+            if len(runs) <= _FEW_RUNS:
+                # read those runs' lines by index, then test them: the planner guesses a
+                # phrase matches one line and would scan the whole text index instead
+                lines = "(SELECT * FROM reelscribe_lines WHERE sha256 = ANY(%s) OFFSET 0) l"
+                lines_params = [runs]
             else:
-                match = "lower(film) = lower(%s) OR lower(source) = lower(%s)"
-                params += [query.film, query.film]
-            # as a set of runs, so the planner can read just those runs' lines by index
-            where.append(f"l.sha256 IN (SELECT sha256 FROM reelscribe_runs WHERE {match})")
+                where.append("l.sha256 = ANY(%s)")
+                params.append(runs)
         if query.speaker is not None:
             where.append("(lower(l.speaker) = lower(%s) OR l.speaker_id = %s)")
             params += [query.speaker, query.speaker]
@@ -170,28 +182,36 @@ class PostgresArchive(Archive):
             expression, text_params = tsquery(query)
             sql = (
                 f"SELECT {columns}, ts_rank_cd(l.tsv, q.q) AS score "
-                f"FROM reelscribe_lines l JOIN reelscribe_runs r ON r.sha256 = l.sha256, "
+                f"FROM {lines} JOIN reelscribe_runs r ON r.sha256 = l.sha256, "
                 f"(SELECT {expression} AS q) q WHERE l.tsv @@ q.q"
                 + "".join(f" AND {w}" for w in where)
                 + " ORDER BY score DESC, r.film, l.start_s LIMIT %s"
             )
-            params = [*text_params, *params]
+            params = [*lines_params, *text_params, *params, limit]
         else:
             sql = (
-                f"SELECT {columns}, 0.0 AS score FROM reelscribe_lines l "
+                f"SELECT {columns}, 0.0 AS score FROM {lines} "
                 "JOIN reelscribe_runs r ON r.sha256 = l.sha256"
                 + (" WHERE " + " AND ".join(where) if where else "")
                 + " ORDER BY r.film, l.start_s LIMIT %s"
             )
-        try:
-            # repeatable read: the hits and their context come from one snapshot
-            with self.db.transaction():
-                self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                rows = self.db.execute(sql, [*params, limit]).fetchall()
-                return [self._hit(row, context) for row in rows]
-        except self._psycopg.Error as error:
-            problem = f"search failed: {_first_line(error)}"
-            raise MediaError(without_password(self.url), problem) from error
+            params = [*lines_params, *params, limit]
+        rows = self.db.execute(sql, params).fetchall()
+        return [self._hit(row, context) for row in rows]
+
+    def _film_runs(self, film: str) -> list[str]:
+        """The sha256 of every run a film filter names (``name*``: a prefix)."""
+        if film.endswith("*"):
+            pattern = film[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            sql = "SELECT sha256 FROM reelscribe_runs WHERE film ILIKE %s OR source ILIKE %s"
+            values = (pattern + "%", pattern + "%")
+        else:
+            sql = (
+                "SELECT sha256 FROM reelscribe_runs "
+                "WHERE lower(film) = lower(%s) OR lower(source) = lower(%s)"
+            )
+            values = (film, film)
+        return [row[0] for row in self.db.execute(sql, values).fetchall()]
 
     def _hit(self, row: tuple, context: int) -> Hit:
         sha256, n, start, end, speaker, text, film, source, score = row

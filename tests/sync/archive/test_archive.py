@@ -187,3 +187,16 @@ def test_indexing_while_another_process_searches(db, real_transcripts, corpus):
     assert writer.exitcode == 0
     assert searches > 5
     assert seen == {8}  # Diane's 8 lines, every time
+
+
+def test_a_film_filter_naming_many_runs(filled, monkeypatch):
+    import sync.archive.postgres
+
+    # PostgreSQL reads a few runs' lines by index and filters many runs in the text search
+    monkeypatch.setattr(sync.archive.postgres, "_FEW_RUNS", 0)
+    assert {h.film for h in search(filled, "know film:notld*")} == {
+        "notld_10s_back_down_the_road",
+        "notld_15s_there_are_two_of_them_out_there",
+        "notld_30s_i_wont_open_this_door_again",
+    }
+    assert len(search(filled, "film:notld*", limit=1000)) == 41
