@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS lines (
     text       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lines_by_run ON lines (sha256, n);
+CREATE INDEX IF NOT EXISTS lines_by_speaker ON lines (speaker COLLATE NOCASE, sha256);
+CREATE INDEX IF NOT EXISTS lines_by_speaker_id ON lines (speaker_id, sha256);
 CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
     text, content='lines', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2', prefix='2 3'
@@ -216,7 +218,7 @@ class SqliteArchive(Archive):
             params = [fts_match(query), limit]
         elif query.has_text:
             span = self._film_span(query)
-            if span is not None:  # lets FTS5 skip every other film's part of the index
+            if span is not None:  # lets FTS5 skip every other run's part of the index
                 where.append("lines_fts.rowid BETWEEN ? AND ?")
                 params += list(span)
             sql = (
@@ -237,21 +239,38 @@ class SqliteArchive(Archive):
         return [self._hit(row, context) for row in rows]
 
     def _film_span(self, query: Query) -> tuple[int, int] | None:
-        """The first and last line id of the one run a film filter names, if it names one.
+        """The first and last line id of the one run the filters allow, if only one can match.
 
-        A run's lines are inserted in one transaction, so their ids are contiguous; the
-        film filter itself stays in the query, so this only narrows, never decides.
+        A film filter names runs; a speaker's name is usually a single film's. A run's lines
+        are inserted in one transaction, so their ids are contiguous; the filters stay in the
+        query, so this only narrows the index scan, never decides what matches.
         """
-        if query.film is None or query.film.endswith("*"):
-            return None
-        runs = self.db.execute(
-            "SELECT sha256 FROM runs WHERE film = ? COLLATE NOCASE OR source = ? COLLATE NOCASE",
-            (query.film, query.film),
-        ).fetchall()
-        if len(runs) != 1:
+        runs: set[str] | None = None
+        if query.film is not None and not query.film.endswith("*"):
+            runs = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT sha256 FROM runs "
+                    "WHERE film = ? COLLATE NOCASE OR source = ? COLLATE NOCASE",
+                    (query.film, query.film),
+                )
+            }
+        if query.speaker is not None and (runs is None or len(runs) > 1):
+            # at most two runs per look-up: enough to know whether only one can match
+            by_name, by_id = (
+                {row[0] for row in self.db.execute(sql, (query.speaker,))}
+                for sql in (
+                    "SELECT DISTINCT sha256 FROM lines WHERE speaker = ? COLLATE NOCASE LIMIT 2",
+                    "SELECT DISTINCT sha256 FROM lines WHERE speaker_id = ? LIMIT 2",
+                )
+            )
+            if len(by_name) < 2 and len(by_id) < 2:
+                said = by_name | by_id
+                runs = said if runs is None else runs & said
+        if runs is None or len(runs) != 1:
             return None
         first, last = self.db.execute(
-            "SELECT min(id), max(id) FROM lines WHERE sha256 = ?", runs[0]
+            "SELECT min(id), max(id) FROM lines WHERE sha256 = ?", tuple(runs)
         ).fetchone()
         return None if first is None else (first, last)
 
