@@ -94,16 +94,13 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         while j < n and not text[j].isspace() and text[j] != '"':
             j += 1
         word = text[i:j]
-        key, colon, value = word.partition(":")
+        key, colon, value = word.partition(":")  # from:00:10:00 keeps its value's colons
         if colon and key.lower() in FILTERS:
             if not value and j < n and text[j] == '"':
                 close = text.find('"', j + 1)
                 if close < 0:
                     raise UsageError(f"unbalanced quote in query {text!r} after {word!r}")
                 value, j = text[j + 1 : close], close + 1
-            elif key.lower() in ("from", "to"):
-                # a time such as 00:10:00 is one value even though it holds colons
-                value = word[len(key) + 1 :]
             if not value.strip():
                 raise UsageError(f"filter {key}: needs a value, e.g. {key}:{_example(key)}")
             tokens.append(("filter", f"{key.lower()}={value}"))
