@@ -97,7 +97,7 @@ def wrap(text: str, width: int, max_lines: int = 2) -> tuple[str, ...]:
         longest = max(len(first), len(second))
         over = max(0, longest - width) * 100
         bonus = 8 if first.endswith(_SENTENCE_END) else 5 if first.endswith(_PHRASE_END) else 0
-        leaning = 6 if words[i - 1].lower() in _LEANING else 0
+        leaning = 15 if words[i - 1].lower() in _LEANING else 0
         score = over + abs(len(first) - len(second)) - bonus + leaning
         if best_score is None or score < best_score:
             best, best_score = (first, second), score
