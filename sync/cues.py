@@ -166,7 +166,53 @@ def build_cues(
                 )
             )
     cues.sort(key=lambda c: c.start)
-    return _retime(_dialogues(cues, rules, cuts), rules, fps, cuts)
+    cues = _join_unreadable(_dialogues(cues, rules, cuts), rules, fps, cuts)
+    return _retime(cues, rules, fps, cuts)
+
+
+def _join_unreadable(
+    cues: list[Cue], rules: CueRules, fps: float, cuts: Sequence[float]
+) -> list[Cue]:
+    """A cue that cannot stay up long enough to be read before the next one starts takes the
+    next one in, where the two fit in one cue (same speaker, or one line each as a dialogue)."""
+    gap = rules.min_gap_frames / fps
+    out: list[Cue] = []
+    i = 0
+    while i < len(cues):
+        cue = cues[i]
+        while i + 1 < len(cues):
+            nxt = cues[i + 1]
+            room = nxt.start - gap - cue.start
+            if room >= max(rules.min_duration, rules.reading_time(cue.text)) - 1e-6:
+                break
+            joined = _join(cue, nxt, rules, cuts)
+            if joined is None:
+                break
+            cue, i = joined, i + 1
+        out.append(cue)
+        i += 1
+    return out
+
+
+def _join(a: Cue, b: Cue, rules: CueRules, cuts: Sequence[float]) -> Cue | None:
+    if not a.words or not b.words or b.words[-1].end - a.words[0].start > rules.max_duration:
+        return None
+    if b.words[0].start - a.words[-1].end > rules.max_word_gap:
+        return None
+    if _cut_between(a.words[-1], b.words[0], cuts, rules) or a.dialogue or b.dialogue:
+        return None
+    if a.speaker == b.speaker:
+        text = f"{a.text} {b.text}"
+        if not fits(text, rules):
+            return None
+        lines = wrap(text, rules.max_chars_per_line, rules.max_lines)
+        return Cue(a.start, b.end, lines, a.speaker, a.words + b.words)
+    width = rules.max_chars_per_line - 2
+    if rules.max_lines < 2 or len(a.text) > width or len(b.text) > width:
+        return None
+    return Cue(
+        a.start, b.end, (a.text, b.text), a.speaker, a.words + b.words, (a.speaker, b.speaker)
+    )
 
 
 def _dialogues(cues: list[Cue], rules: CueRules, cuts: Sequence[float]) -> list[Cue]:

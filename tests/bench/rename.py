@@ -71,10 +71,14 @@ def main() -> None:
         corrected.write_text("\n".join(lines) + "\n", encoding="utf-8")
         tracks = [SubtitleTrack(srt, "en", "srt"), SubtitleTrack(run.path("ass"), "en", "ass")]
         remux = Path(tmp) / "remux.mkv"
-        speaker = result.transcript.speakers[0].id if result.transcript.speakers else "S1"
-        figures = [
-            ("rename (CLI, fresh process)", best(lambda: cli("rename", str(out), speaker, "Ben"))),
-            ("rename (in-process)", best(lambda: rename(out, {speaker: "Barbra"}))),
+        figures = []
+        if result.transcript.speakers:  # none in a film without faces
+            first = result.transcript.speakers[0].id
+            figures += [
+                ("rename (CLI, fresh process)", best(lambda: cli("rename", str(out), first, "B"))),
+                ("rename (in-process)", best(lambda: rename(out, {first: "Barbra"}))),
+            ]
+        figures += [
             ("import-subs (CLI)", best(lambda: cli("import-subs", str(out), str(corrected)))),
             ("anchor: master remux alone", best(lambda: mux_subtitles(master, tracks, remux))),
             ("anchor: the full run", run_s),

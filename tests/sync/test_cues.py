@@ -56,8 +56,9 @@ def test_cue_times_come_from_word_times():
 
 
 def test_a_short_cue_is_stretched_to_be_readable_but_not_into_the_next():
-    first = Line(1.0, 1.2, "Yes.", (Word(1.0, 1.2, "Yes.", 0.9),))
-    second = Line(1.5, 2.5, "No, never.", words_of("No, never.", 1.5))
+    first = Line(1.0, 1.2, "Yes.", (Word(1.0, 1.2, "Yes.", 0.9),), "S1")
+    reply = "No, never, not while there is a chance out there."  # too long to share a cue
+    second = Line(1.5, 2.5, reply, words_of(reply, 1.5), "S2")
     a, b = build_cues([first, second], fps=25)
     assert a.end == round(b.start - 2 / 25, 3)  # as long as possible, gap kept
     (alone,) = build_cues([first])
@@ -147,3 +148,10 @@ def test_every_cue_of_a_long_speech_meets_the_rules():
     text = " ".join(["and then we ran down to the cellar, all of us, and waited"] * 8)
     cues = build_cues([line_of(text, 0.0, "S1")])
     assert len(cues) > 4 and check(cues) == []
+
+
+def test_a_cue_too_short_to_read_takes_in_the_next_one():
+    first = Line(1.0, 1.5, "It's all right.", words_of("It's all right.", 1.0, 0.15), "S1")
+    second = Line(1.6, 2.2, "It's all.", words_of("It's all.", 1.6, 0.2), "S1")
+    (cue,) = build_cues([first, second])
+    assert cue.text == "It's all right. It's all." and check([cue]) == []
