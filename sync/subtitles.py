@@ -57,6 +57,8 @@ def render(
     for kind, writer in FORMATS.items():
         if kind == "ass":
             texts[kind] = writer(cues, transcript, picture.width, picture.height)
+        elif kind == "srt":
+            texts[kind] = writer(cues, transcript, rules.max_chars_per_line)
         else:
             texts[kind] = writer(cues, transcript)
     return cues, texts

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import pysubs2
 
-from sync.cues import Cue
+from sync.cues import Cue, wrap
 from sync.transcript import Transcript
 
 # One colour per character, in order of first appearance (ASS styles, report lanes).
@@ -37,8 +37,11 @@ def _label(transcript: Transcript, speaker: str | None) -> str:
     return f"{_plain(name).upper()}: " if name else ""
 
 
-def to_srt(cues: Sequence[Cue], transcript: Transcript) -> str:
-    """SRT: ``NAME:`` where the speaker changes; dialogue dashes where two share a cue."""
+def to_srt(cues: Sequence[Cue], transcript: Transcript, width: int = 42) -> str:
+    """SRT: ``NAME:`` where the speaker changes; dialogue dashes where two share a cue.
+
+    A label counts in the line's length, as a caption editor counts it: a labelled cue
+    is wrapped again, label included, where it then fits ``width``."""
     blocks = []
     previous: str | None = None
     for number, cue in enumerate(cues, 1):
@@ -50,8 +53,13 @@ def to_srt(cues: Sequence[Cue], transcript: Transcript) -> str:
             ]
             previous = cue.voices[-1]
         else:
-            if cue.speaker != previous:
-                lines[0] = _label(transcript, cue.speaker) + lines[0]
+            label = _label(transcript, cue.speaker) if cue.speaker != previous else ""
+            if label:
+                lines[0] = label + lines[0]
+            if len(lines[0]) > width:
+                wrapped = wrap(" ".join(lines), width, max(2, len(lines)))
+                if all(len(line) <= width for line in wrapped):
+                    lines = list(wrapped)
             previous = cue.speaker
         timing = f"{timecode(cue.start, ',')} --> {timecode(cue.end, ',')}"
         blocks.append(f"{number}\n{timing}\n" + "\n".join(lines) + "\n")

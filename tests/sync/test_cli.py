@@ -353,3 +353,20 @@ def test_import_subs_carries_an_editors_corrections_everywhere(edited_run, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "broken.srt" in err and "Traceback" not in err
     assert main(["import-subs", str(edited_run.parent), str(corrected)]) == 3  # not a run
+
+
+def test_cue_options_build_the_rules(capsys):
+    from sync.cli import _options, build_parser
+    from sync.cues import PRESETS
+
+    def rules(*extra):
+        return _options(build_parser().parse_args(["run", "film.mp4", *extra])).cues
+
+    assert rules() == PRESETS["netflix"]
+    assert rules("--cue-preset", "bbc").max_chars_per_line == 37
+    custom = rules("--cue-preset", "bbc", "--max-chars", "32", "--max-cps", "15")
+    assert (custom.max_chars_per_line, custom.max_cps, custom.max_wpm) == (32, 15.0, 180.0)
+    assert main(["run", "film.mp4", "--max-chars", "3"]) == 2
+    assert "--max-chars 3" in capsys.readouterr().err
+    assert main(["rename", "nowhere-folder", "S1", "Ben"]) == 3
+    assert "nowhere-folder" in capsys.readouterr().err

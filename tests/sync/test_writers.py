@@ -138,3 +138,15 @@ def test_ttml_parses_back_with_an_agent_per_speaker_and_markup_as_text():
     assert shared == [("Barbra", "- Is he dead?"), ('Ben "<b>"', "- Yes.")]
     assert ps[2].get(f"{{{TTM}}}agent") is None  # unattributed: no agent, no guess
     assert ps[0].get("begin") == "00:00:01.000"
+
+
+def test_a_label_counts_in_the_srt_line_length():
+    text = "Get back inside the house and lock the door"  # 43 characters: two lines
+    lines = (one_line(text, 1.0, "S1"),)
+    transcript = transcript_with(lines, (Speaker("S1", "Benjamin"),))
+    cues = build_cues(lines)
+    assert all(len(line) <= 42 for line in cues[0].lines)
+    (event,) = pysubs2.SSAFile.from_string(to_srt(cues, transcript, 30), "srt")
+    assert event.plaintext.startswith("BENJAMIN: Get back")
+    assert all(len(line) <= 30 for line in event.plaintext.splitlines())
+    assert event.plaintext.replace("\n", " ") == "BENJAMIN: " + text
