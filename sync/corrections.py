@@ -6,8 +6,10 @@ subtitle format and swaps the master's subtitle streams (stream copy).
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +21,7 @@ from sync.subtitles import RunFolder, republish
 from sync.transcript import Line, Transcript
 
 _WORD_CHARS = re.compile(r"[\w']+")
+CHUNK_CUES = 50
 
 
 # -- names --------------------------------------------------------------------------------------
@@ -130,14 +133,18 @@ def corrected(transcript: Transcript, cues: Sequence[CorrectedCue]) -> Transcrip
         key=lambda pair: pair[1].start,
     )
     new: list[tuple[int, str]] = [(c, text) for c, cue in enumerate(cues) for text in cue.words]
-    matcher = difflib.SequenceMatcher(
-        None, [_norm(w.text) for _, w in old], [_norm(t) for _, t in new], autojunk=False
-    )
     anchor: list[tuple[int, Word] | None] = [None] * len(new)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
-            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                anchor[j] = old[i]
+    for (o1, o2), (n1, n2) in _chunks(old, new, cues):
+        matcher = difflib.SequenceMatcher(
+            None,
+            [_norm(w.text) for _, w in old[o1:o2]],
+            [_norm(t) for _, t in new[n1:n2]],
+            autojunk=False,
+        )
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+                for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                    anchor[n1 + j] = old[o1 + i]
     lines: dict[int, list[Word]] = {}
     extra: dict[int, list[Word]] = {}  # cues with no old word: new lines
     by_cue: dict[int, list[int]] = {}
@@ -181,6 +188,28 @@ def corrected(transcript: Transcript, cues: Sequence[CorrectedCue]) -> Transcrip
         )
     out.sort(key=lambda line: line.start)
     return replace(transcript, lines=tuple(out))
+
+
+def _chunks(
+    old: Sequence[tuple[int, Word]],
+    new: Sequence[tuple[int, str]],
+    cues: Sequence[CorrectedCue],
+    size: int = CHUNK_CUES,
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Old and new words cut into stretches of ``size`` cues, at the middle of the pause
+    between two cues: difflib's time grows with the square of what it compares."""
+    bounds = [(cues[k - 1].end + cues[k].start) / 2 for k in range(size, len(cues), size)]
+    middles = [(w.start + w.end) / 2 for _, w in old]
+    cue_of = [c for c, _ in new]
+    out = []
+    o1 = n1 = 0
+    for k, bound in enumerate([*bounds, math.inf]):
+        o2 = bisect.bisect_left(middles, bound) if bound != math.inf else len(old)
+        last_cue = min((k + 1) * size, len(cues))
+        n2 = bisect.bisect_left(cue_of, last_cue, lo=n1)
+        out.append(((o1, max(o1, o2)), (n1, n2)))
+        o1, n1 = max(o1, o2), n2
+    return out
 
 
 def _times(cue: CorrectedCue, anchored: Sequence[Word | None]) -> list[tuple[float, float]]:

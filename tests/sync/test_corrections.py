@@ -99,3 +99,25 @@ def test_speakers_files_in_the_shapes_people_edit():
     assert parse_speakers({"speaker": [{"id": "S2", "name": "Barbra"}]}) == {"S2": "Barbra"}
     with pytest.raises(UsageError):
         parse_speakers({"S1": 3})
+
+
+def test_a_long_film_is_aligned_in_stretches_without_losing_words_at_their_seams():
+    lines = tuple(line(f"line {i} says hello there", i * 4.0, "S1") for i in range(130))
+    film = Transcript("film.mkv", 600.0, "en", (Speaker("S1", "S1"),), lines)
+    cues = [CorrectedCue(ln.start, ln.end, tuple(ln.text.split())) for ln in lines]
+    for k in (49, 50, 99):  # either side of the seams between stretches of 50 cues
+        cues[k] = CorrectedCue(cues[k].start, cues[k].end, ("Line", f"{k}", "says", "goodbye"))
+    out = corrected(film, cues)
+    assert len(out.lines) == 130
+    for k in (49, 50, 99):
+        fixed = out.lines[k]
+        assert fixed.text == f"Line {k} says goodbye"
+        kept = lines[k].words[:3]
+        # "line" -> "Line", "49", "says": the editor's text, the old times
+        assert [(w.start, w.end) for w in fixed.words[:3]] == [(w.start, w.end) for w in kept]
+        # "hello there" -> "goodbye": a new word fills the rest of the cue
+        assert fixed.words[3].start == kept[-1].end
+        assert fixed.words[-1].end == lines[k].words[-1].end
+    assert [ln.words for i, ln in enumerate(out.lines) if i not in (49, 50, 99)] == [
+        ln.words for i, ln in enumerate(lines) if i not in (49, 50, 99)
+    ]
