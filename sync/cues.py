@@ -208,7 +208,9 @@ def _join(a: Cue, b: Cue, rules: CueRules, cuts: Sequence[float]) -> Cue | None:
         lines = wrap(text, rules.max_chars_per_line, rules.max_lines)
         return Cue(a.start, b.end, lines, a.speaker, a.words + b.words)
     width = rules.max_chars_per_line - 2
-    if rules.max_lines < 2 or len(a.text) > width or len(b.text) > width:
+    if rules.dialogue_span <= 0 or rules.max_lines < 2:  # no dialogue cues wanted
+        return None
+    if len(a.lines) > 1 or len(b.lines) > 1 or len(a.text) > width or len(b.text) > width:
         return None
     return Cue(
         a.start, b.end, (a.text, b.text), a.speaker, a.words + b.words, (a.speaker, b.speaker)
