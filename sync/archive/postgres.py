@@ -19,6 +19,7 @@ from sync.archive.query import Query, Term
 log = logging.getLogger(__name__)
 
 _FEW_RUNS = 50  # a film filter naming at most this many runs reads their lines by index
+_FEW_LINES = 20_000  # a speaker filter matching at most this many lines reads them by index
 _LOCK = 0x5265656C  # advisory lock key for creating the schema ("Reel")
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS reelscribe_runs (
@@ -43,6 +44,8 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS reelscribe_lines_tsv ON reelscribe_lines USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS reelscribe_lines_run ON reelscribe_lines (sha256, n)",
+    "CREATE INDEX IF NOT EXISTS reelscribe_lines_speaker ON reelscribe_lines (lower(speaker))",
+    "CREATE INDEX IF NOT EXISTS reelscribe_lines_speaker_id ON reelscribe_lines (speaker_id)",
 )
 
 
@@ -168,6 +171,13 @@ class PostgresArchive(Archive):
             else:
                 where.append("l.sha256 = ANY(%s)")
                 params.append(runs)
+        if query.speaker is not None and not lines_params and self._few_lines_of(query.speaker):
+            # the same for a speaker with few lines (a name is usually one film's)
+            lines = (
+                "(SELECT * FROM reelscribe_lines "
+                "WHERE lower(speaker) = lower(%s) OR speaker_id = %s OFFSET 0) l"
+            )
+            lines_params = [query.speaker, query.speaker]
         if query.speaker is not None:
             where.append("(lower(l.speaker) = lower(%s) OR l.speaker_id = %s)")
             params += [query.speaker, query.speaker]
@@ -204,6 +214,14 @@ class PostgresArchive(Archive):
             params = [*lines_params, *params, limit]
         rows = self.db.execute(sql, params).fetchall()
         return [self._hit(row, context) for row in rows]
+
+    def _few_lines_of(self, speaker: str) -> bool:
+        (count,) = self.db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM reelscribe_lines "
+            "WHERE lower(speaker) = lower(%s) OR speaker_id = %s LIMIT %s) few",
+            (speaker, speaker, _FEW_LINES + 1),
+        ).fetchone()
+        return count <= _FEW_LINES
 
     def _film_runs(self, film: str) -> list[str]:
         """The sha256 of every run a film filter names (``name*``: a prefix)."""

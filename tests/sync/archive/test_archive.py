@@ -200,3 +200,12 @@ def test_a_film_filter_naming_many_runs(filled, monkeypatch):
         "notld_30s_i_wont_open_this_door_again",
     }
     assert len(search(filled, "film:notld*", limit=1000)) == 41
+
+
+def test_a_speaker_filter_over_many_lines(filled, monkeypatch):
+    import sync.archive.postgres
+
+    # PostgreSQL reads a speaker's few lines by index, and filters many in the text search
+    monkeypatch.setattr(sync.archive.postgres, "_FEW_LINES", 0)
+    assert {h.speaker for h in search(filled, "hello", speaker="sheila")} == {"Sheila"}
+    assert len(search(filled, "speaker:Diane", limit=100)) == 8
