@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from restore.errors import MediaError
+from restore.errors import MediaError, OutputError
 from sync.archive.base import Archive, ContextLine, Hit, Indexed, Run, speaker_names
 from sync.archive.query import Query, Term
 
@@ -104,6 +104,15 @@ class PostgresArchive(Archive):
                     self.db.execute(statement)
 
     def add(self, run: Run) -> Indexed:
+        try:
+            return self._add(run)
+        except self._psycopg.Error as error:
+            where = without_password(self.url)
+            raise OutputError(
+                f"cannot index {run.film} into {where}: {_first_line(error)}"
+            ) from error
+
+    def _add(self, run: Run) -> Indexed:
         names = speaker_names(run.transcript)
         db = self.db
         with db.transaction():

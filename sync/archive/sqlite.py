@@ -138,6 +138,12 @@ class SqliteArchive(Archive):
             raise
 
     def add(self, run: Run) -> Indexed:
+        try:
+            return self._add(run)
+        except sqlite3.Error as error:
+            raise OutputError(f"cannot index {run.film} into {self.path}: {error}") from error
+
+    def _add(self, run: Run) -> Indexed:
         names = speaker_names(run.transcript)
         rows = [
             (

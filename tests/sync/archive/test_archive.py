@@ -209,3 +209,21 @@ def test_a_speaker_filter_over_many_lines(filled, monkeypatch):
     monkeypatch.setattr(sync.archive.postgres, "_FEW_LINES", 0)
     assert {h.speaker for h in search(filled, "hello", speaker="sheila")} == {"Sheila"}
     assert len(search(filled, "speaker:Diane", limit=100)) == 8
+
+
+def test_a_failed_reindex_leaves_the_old_lines(db, real_transcripts, corpus):
+    """Re-indexing is one transaction: if it fails half-way, the earlier lines stay whole."""
+    from restore.errors import OutputError
+
+    call = real_transcripts[0]
+    run = Run(corpus.fake_sha256(call), "pyannote_sample", call, "/runs")
+    broken_line = type(call.lines[0])(40.0, 41.0, None, ())  # no text: the insert fails
+    broken = type(call)(
+        call.source, call.duration, call.language, call.speakers, call.lines[:5] + (broken_line,)
+    )
+    with open_archive(db) as archive:
+        archive.add(run)
+        with pytest.raises(OutputError, match="(?i)cannot index pyannote_sample .*null"):
+            archive.add(Run(run.sha256, run.film, broken, "/runs"))
+        assert archive.count() == (1, len(call.lines))
+    assert len(search(db, '"neither did i"')) == 1
