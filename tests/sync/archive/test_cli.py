@@ -77,13 +77,14 @@ def test_search_prints_film_timecode_speaker_and_context(runs, db, capsys):
         (["search", "door", "--db", "{missing}"], 3, "no such archive"),
         (["index", "{missing}", "--db", "{db}"], 3, "does not exist"),
         (["export", "{missing}", "--format", "csv"], 3, "does not exist"),
+        (["index", "{run}", "--db", "{missing}/archive.sqlite"], 5, "no folder"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(runs, tmp_path, capsys, argv, code, says):
     db = str(tmp_path / "archive.sqlite")
     main(["index", str(runs[0]), "--db", db, "--quiet"])
     capsys.readouterr()
-    values = {"db": db, "missing": str(tmp_path / "missing")}
+    values = {"db": db, "missing": str(tmp_path / "missing"), "run": str(runs[0])}
     assert main([a.format(**values) for a in argv]) == code
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
