@@ -162,13 +162,13 @@ def review_stills(
     seconds = round((source.duration or 0.0) * at, 3)
     if source.kind == "images":
         index = min(len(source.images) - 1, int(seconds * float(source.fps or 25)))
-        before = _best_effort(source.images[index], 0.0) if source.images else None
+        before = still_at(source.images[index], 0.0) if source.images else None
     else:
-        before = _best_effort(source.path, seconds)
-    return seconds, before, _best_effort(master, seconds)
+        before = still_at(source.path, seconds)
+    return seconds, before, still_at(master, seconds)
 
 
-def _best_effort(path: Path, seconds: float) -> bytes | None:
+def still_at(path: str | Path, seconds: float) -> bytes | None:
     """A still for the page, or None (with a warning): a page without it is still a page."""
     try:
         return still_jpeg(path, seconds)

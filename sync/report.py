@@ -17,6 +17,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 
 from sync.transcript import Transcript
 from sync.writers import speaker_colour, timecode
@@ -42,6 +43,33 @@ class ReportAssets:
     """JPEG of the source at ``still_seconds`` (inlined)."""
     after: bytes | None = None
     """JPEG of the master at ``still_seconds`` (inlined)."""
+
+
+def assets_of_run(folder: Path, manifest: dict) -> ReportAssets:
+    """The page's assets for a finished run's folder (``rename`` and ``import-subs`` re-render
+    the page): the access copy and thumbnails named in the manifest, and the stills taken
+    again from the master and, if it is still where it was, the source."""
+    from restore.access import still_at
+
+    outputs = manifest.get("outputs") or {}
+    access = outputs.get("access")
+    thumbnails = {
+        kind.split()[1]: name
+        for kind, name in outputs.items()
+        if kind.startswith("thumbnail ") and (folder / name).exists()
+    }
+    duration = (manifest.get("source") or {}).get("duration") or 0.0
+    seconds = round(duration * 0.4, 3)
+    master = folder / outputs["master"] if "master" in outputs else None
+    source = Path((manifest.get("source") or {}).get("path") or "")
+    has_source = (manifest.get("source") or {}).get("kind") == "file" and source.is_file()
+    return ReportAssets(
+        access=access if access and (folder / access).exists() else None,
+        thumbnails=thumbnails,
+        still_seconds=seconds,
+        before=still_at(source, seconds) if has_source else None,
+        after=still_at(master, seconds) if master is not None and master.exists() else None,
+    )
 
 
 _STYLE = """
