@@ -82,16 +82,24 @@ class BatchResult:
         return text
 
 
-def find_films(folder: Path) -> list[Path]:
-    """Every film file under ``folder`` (recursively, by suffix), in name order."""
+OUTPUT_SUFFIXES = (".master.mkv", ".access.mp4")
+"""Our own outputs: never taken for films (``run`` writes beside the film by default)."""
+
+
+def find_films(folder: Path, out_root: Path | None = None) -> list[Path]:
+    """Every film file under ``folder`` (recursively, by suffix), in name order; not our own
+    outputs, nothing in hidden folders, nothing under ``out_root``."""
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder: batch takes a folder of films")
+    skip = out_root.resolve() if out_root is not None else None
     return sorted(
         p
         for p in folder.rglob("*")
         if p.is_file()
         and p.suffix.lower() in FILM_SUFFIXES
+        and not p.name.lower().endswith(OUTPUT_SUFFIXES)
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and (skip is None or not p.resolve().is_relative_to(skip))
     )
 
 
@@ -169,7 +177,7 @@ def run_batch(
 ) -> BatchResult:
     """Process every film under ``folder``; ``on_outcome(outcome, total)`` after each film."""
     options = options or RunOptions()
-    films = find_films(Path(folder))
+    films = find_films(Path(folder), Path(out_root))
     if not films:
         log.warning(
             "no film files under %s (looked for %s)", folder, " ".join(sorted(FILM_SUFFIXES))

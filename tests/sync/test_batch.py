@@ -63,14 +63,13 @@ def same_outputs(a: Path, b: Path, stem: str) -> None:
 
 # -- fast: finding films, the stage cache, the done markers -----------------------------------
 def test_find_films_takes_film_files_and_leaves_the_rest(tmp_path):
-    for name in ("b.mkv", "a.MP4", "sub/c.mov", "notes.txt", ".hidden/d.mp4", "e.srt"):
+    names = ("b.mkv", "a.MP4", "sub/c.mov", "notes.txt", ".hidden/d.mp4", "e.srt")
+    outputs = ("b.master.mkv", "b.access.mp4", "out/b/b.master.mkv", "out/x/x.mp4")
+    for name in names + outputs:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    assert [p.relative_to(tmp_path).as_posix() for p in find_films(tmp_path)] == [
-        "a.MP4",
-        "b.mkv",
-        "sub/c.mov",
-    ]
+    found = find_films(tmp_path, out_root=tmp_path / "out")  # OUTROOT inside the films' folder
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.MP4", "b.mkv", "sub/c.mov"]
 
 
 def test_stage_cache_keys_by_source_and_options(tmp_path):
