@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    run.add_argument(
+        "--no-access-copy",
+        action="store_true",
+        help="no H.264 access copy (the review page then has no player)",
+    )
     _cue_options(run)
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
@@ -154,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     batch.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     batch.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    batch.add_argument(
+        "--no-access-copy",
+        action="store_true",
+        help="no H.264 access copy (the review page then has no player)",
+    )
     batch.add_argument(
         "--workers", type=int, default=1, metavar="N", help="films at once, in local processes"
     )
@@ -344,6 +354,7 @@ def _options(args: argparse.Namespace):
         fps=args.fps,
         audio=args.audio,
         faces=faces,
+        **({"access": None} if getattr(args, "no_access_copy", False) else {}),
     )
 
 

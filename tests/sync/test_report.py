@@ -237,6 +237,15 @@ def test_screenshot_shows_the_page(page_copy, tmp_path):
     assert yellow.sum() > 500  # S1's lane in its ASS colour
 
 
+def test_no_access_copy_option_reaches_the_pipeline():
+    from sync.cli import _options, build_parser
+
+    args = build_parser().parse_args(["run", "film.mp4", "--no-access-copy"])
+    assert _options(args).access is None
+    args = build_parser().parse_args(["batch", "films", "-o", "out"])
+    assert _options(args).access is not None
+
+
 @pytest.mark.slow
 def test_a_failed_access_copy_leaves_every_other_output(clip, tmp_path, monkeypatch):
     import sync.pipeline
