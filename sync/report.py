@@ -87,7 +87,8 @@ tr.low{background:#fff1d6}tr.low td.c{color:#b25000;font-weight:700}
 margin-left:.3em}
 tr.now{outline:2px solid #3a7bd5}
 .who{font-weight:600;border-left:.6em solid #ccc;padding-left:.3em}.dim{color:var(--dim)}
-dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:0}dt{color:var(--dim)}
+dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:0}dd{margin:0}
+dt{color:var(--dim)}
 #player video{width:100%;max-width:48em;max-height:60vh;background:#000;display:block}
 #timeline svg{width:100%;height:auto;background:#fafafa;border:1px solid var(--line)}
 #timeline rect.bar{cursor:pointer;stroke:#0005;stroke-width:.5}
