@@ -109,6 +109,10 @@ _SCRIPT = """
 const cues = JSON.parse(document.getElementById('cues').textContent);
 const video = document.getElementById('video');
 function seek(t){ if(!video) return; video.currentTime = t + 0.01; video.play().catch(()=>{}); }
+const onlyLow = document.getElementById('only-low');
+if(onlyLow) onlyLow.addEventListener('change', () => {
+  document.querySelectorAll('tr.line:not(.low)').forEach(r => { r.hidden = onlyLow.checked; });
+});
 document.querySelectorAll('[data-start]').forEach(el => el.addEventListener('click',
   () => seek(parseFloat(el.dataset.start))));
 if(video && window.VTTCue){
@@ -324,7 +328,16 @@ def _lines(transcript: Transcript, colours: dict[str, str]) -> str:
         )
     if not rows:
         return '<p class="dim">No dialogue was found.</p>'
+    to_check = sum(
+        1
+        for line in transcript.lines
+        if line.confidence is not None and line.confidence < LOW_CONFIDENCE
+    )
+    unattributed = sum(1 for line in transcript.lines if line.speaker is None)
     return (
+        f'<p class="dim">{len(rows)} lines; {to_check} to check (confidence under '
+        f"{LOW_CONFIDENCE}); {unattributed} unattributed. "
+        '<label><input type="checkbox" id="only-low"> show only lines to check</label></p>'
         "<table><thead><tr><th>#</th><th>start</th><th>end</th><th>speaker</th><th>line</th>"
         "<th>evidence</th><th>confidence</th></tr></thead><tbody>"
         + "".join(rows)

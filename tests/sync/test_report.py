@@ -83,6 +83,7 @@ def test_low_confidence_lines_stand_out_and_lanes_take_the_ass_colours():
         ("", "5.000", "#bbbbbb"),  # the unattributed lane
     ]
     assert "unattributed" in page
+    assert "3 lines; 1 to check (confidence under 0.5); 1 unattributed." in page
 
 
 def test_restoration_steps_are_rendered_whatever_they_are():
@@ -176,7 +177,10 @@ def page_copy(talking_run, tmp_path_factory):
         "<script>const v = document.getElementById('video');"
         "v.addEventListener('loadedmetadata', () => {"
         "  const rows = document.querySelectorAll('tr.line'); rows[rows.length - 1].click();"
-        "  document.body.dataset.seekedTo = v.currentTime; });"
+        "  document.body.dataset.seekedTo = v.currentTime;"
+        "  const box = document.getElementById('only-low'); box.click();"
+        "  document.body.dataset.shown = Array.from(document.querySelectorAll('tr.line'))"
+        "    .filter(r => !r.hidden).length; });"
         "</script></body>"
     )
     page = (folder / "face_1.report.html").read_text()
@@ -209,6 +213,11 @@ def test_clicking_a_line_seeks_the_player_there(page_copy):
     assert run.returncode == 0 and console_messages(run.stderr) == []
     seeked = float(re.search(r'data-seeked-to="([\d.]+)"', run.stdout).group(1))
     assert abs(seeked - transcript.lines[-1].start) < 0.1
+    low = [
+        line for line in transcript.lines if line.confidence is not None and line.confidence < 0.5
+    ]
+    shown = int(re.search(r'data-shown="(\d+)"', run.stdout).group(1))
+    assert shown == len(low)  # "show only lines to check" hides the rest
 
 
 @pytest.mark.slow
