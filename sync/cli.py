@@ -8,14 +8,17 @@ with ``--debug``. Only the CLI configures logging.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
 from faces.stage import FaceOptions
 from restore.chain import SOUND_DEFAULT, SOUND_STEPS, RestoreOptions
-from restore.errors import ReelError
+from restore.errors import MediaError, ReelError, UsageError
 from speech.options import TranscribeOptions
 
 LOGGERS = ("restore", "speech", "faces", "sync")
@@ -161,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    run.add_argument(
+        "--no-access-copy",
+        action="store_true",
+        help="no H.264 access copy (the review page then has no player)",
+    )
+    _cue_options(run)
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
@@ -168,7 +177,130 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
+
+    batch = command("batch", "every film under a folder, each into OUTROOT/<film stem>/")
+    batch.add_argument("-o", "--output", type=Path, required=True, help="OUTROOT")
+    for action in batch._actions:
+        if action.dest == "input":
+            action.help = "a folder of films (searched recursively; see docs/batch.md)"
+    batch.add_argument(
+        "--no-restore", action="store_true", help="no picture and no sound restoration"
+    )
+    _sound_options(batch)
+    batch.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
+    batch.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
+    batch.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    batch.add_argument(
+        "--no-access-copy",
+        action="store_true",
+        help="no H.264 access copy (the review page then has no player)",
+    )
+    batch.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="films at once, in local processes"
+    )
+    batch.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="send the films to a Ray cluster (an address, 'auto', or 'local' to start one here)",
+    )
+    _cue_options(batch)
+    _edit_commands(sub)
+
+    from sync.archive.cli import add_commands  # the archive and corpus commands
+
+    add_commands(sub, _common, EXIT_CODES)
     return parser
+
+
+def _cue_options(parser: argparse.ArgumentParser) -> None:
+    from sync.cues import PRESETS
+
+    parser.add_argument(
+        "--cue-preset",
+        default="netflix",
+        choices=sorted(PRESETS),
+        help="subtitle rules: netflix (42 characters, 20 cps) or bbc (37 characters, 180 wpm)",
+    )
+    parser.add_argument("--max-chars", type=int, metavar="N", help="characters per line")
+    parser.add_argument("--max-cps", type=float, metavar="CPS", help="reading speed limit")
+
+
+def _edit_commands(sub) -> None:
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(
+            name,
+            help=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("outdir", type=Path, help="the output folder of a run")
+        _common(parser)
+        return parser
+
+    rename = command("rename", "name a character; re-renders subtitles without recomputing")
+    rename.add_argument("speaker", nargs="?", help="a speaker id (S1) or its current name")
+    rename.add_argument("name", nargs="?", help="the character's name")
+    rename.add_argument(
+        "--speakers", type=Path, help='an edited speakers file: JSON {"S1": "Ben"} or TOML'
+    )
+    imports = command("import-subs", "bring a caption editor's corrected SRT/VTT back in")
+    imports.add_argument("subtitles", type=Path, help="the corrected film.LANG.srt or .vtt")
+
+
+def _cue_rules(args: argparse.Namespace):
+    from sync.cues import PRESETS
+
+    rules = PRESETS[args.cue_preset]
+    if args.max_chars is not None:
+        if args.max_chars < 10:
+            raise UsageError(f"--max-chars {args.max_chars}: a line needs at least 10 characters")
+        rules = dataclasses.replace(rules, max_chars_per_line=args.max_chars)
+    if args.max_cps is not None:
+        if args.max_cps <= 0:
+            raise UsageError(f"--max-cps {args.max_cps}: give a positive reading speed")
+        rules = dataclasses.replace(rules, max_cps=args.max_cps)
+    return rules
+
+
+def _speaker_names(args: argparse.Namespace) -> dict[str, str]:
+    from sync.corrections import parse_speakers
+
+    names: dict[str, str] = {}
+    if args.speakers is not None:
+        try:
+            raw = args.speakers.read_bytes()
+            if args.speakers.suffix.lower() == ".toml":
+                data = tomllib.loads(raw.decode("utf-8"))
+            else:
+                data = json.loads(raw)
+        except FileNotFoundError as error:
+            raise MediaError(args.speakers, "does not exist") from error
+        except (OSError, ValueError) as error:  # JSON and TOML errors are ValueErrors
+            raise MediaError(args.speakers, f"is not a readable speakers file: {error}") from error
+        names.update(parse_speakers(data))
+    if args.speaker is not None:
+        if args.name is None:
+            raise UsageError(f'rename {args.speaker}: give the name too (rename OUT S1 "Ben")')
+        names[args.speaker] = args.name
+    if not names:
+        raise UsageError('rename: give a speaker and a name (rename OUT S1 "Ben") or --speakers')
+    return names
+
+
+def _edit(args: argparse.Namespace) -> int:
+    log = logging.getLogger("sync.cli")
+    if args.command == "rename":
+        from sync.corrections import rename
+
+        outputs = rename(args.outdir, _speaker_names(args))
+    else:
+        from sync.corrections import import_subs
+
+        outputs = import_subs(args.outdir, args.subtitles)
+    log.info("updated %s:", args.outdir)
+    for path in outputs.values():
+        log.info("  %s", path.name)
+    return 0
 
 
 class _Bars:
@@ -238,24 +370,71 @@ def _options(args: argparse.Namespace):
         )
     restore = _restore_options(args)  # the default chain; --no-restore keeps it empty
     faces = None
-    if getattr(args, "command", None) == "run" and not args.no_faces:
+    if getattr(args, "command", None) in ("run", "batch") and not args.no_faces:
         faces = FaceOptions(
             detector=args.face_detector,
             cast=args.cast,
             device="cpu" if args.device == "cpu" else "auto",
         )
+    extra = {"cues": _cue_rules(args)} if hasattr(args, "cue_preset") else {}
     return RunOptions(
+        **extra,
         restore=restore,
         speech=speech,
         audio_track=args.audio_track,
         fps=args.fps,
         audio=args.audio,
         faces=faces,
+        **({"access": None} if getattr(args, "no_access_copy", False) else {}),
     )
 
 
+def _batch(args: argparse.Namespace, progress) -> int:
+    from sync.batch import run_batch
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give 1 or more")
+    log = logging.getLogger("sync.cli")
+    bar = None
+    if isinstance(progress, _Bars) and progress.enabled:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="  films", unit="film", file=sys.stderr)
+
+    def on_outcome(outcome, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix_str(f"{outcome.film.name}: {outcome.status}")
+            bar.update(1)
+        else:
+            log.info("%s: %s (%.1f s)", outcome.film.name, outcome.status, outcome.seconds)
+
+    try:
+        result = run_batch(
+            args.input,
+            args.output,
+            _options(args),
+            workers=args.workers,
+            ray_address=args.ray,
+            on_outcome=on_outcome,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if result.failed or not args.quiet:
+        print(result.summary(), file=sys.stderr)
+    return result.exit_code
+
+
 def _run(args: argparse.Namespace, progress) -> int:
+    if args.command in ("rename", "import-subs"):
+        return _edit(args)
+    if getattr(args, "handler", None) is not None:  # commands that need no Pipeline
+        return args.handler(args)
     from sync.pipeline import Pipeline
+
+    if args.command == "batch":
+        return _batch(args, progress)
 
     pipeline = Pipeline(_options(args), progress)
     log = logging.getLogger("sync.cli")

@@ -5,7 +5,7 @@ Stages, and what passes between them (docs/architecture.md draws it):
     source --frames--> picture chain --frames--> master writer (FFV1)
            --blocks--> sound chain   --blocks--> master writer (FLAC)
                                              \\-> speech tap (16 kHz WAV) --> speech --> lines
-    lines --> cues --> SRT / VTT / ASS --> muxed into the master (stream copy)
+    lines (+ shot changes) --> cues --> SRT / VTT / ASS / TTML --> into the master (stream copy)
 
 Everything is written to a work folder beside the outputs and moved into place
 only when complete; the work folder is removed afterwards, whatever happened.
@@ -24,16 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faces.stage import FaceOptions, tracks_json
+from restore.access import AccessOptions, review_stills, write_access_copy
 from restore.chain import RestoreOptions, picture_chain, sound_chain
-from restore.errors import MediaError, OutputError, UsageError
-from restore.master import (
-    MasterWriter,
-    SubtitleTrack,
-    interleave,
-    mux_subtitles,
-    write_atomic,
-    write_bytes_atomic,
-)
+from restore.errors import MediaError, OutputError, ReelError, UsageError
+from restore.master import MasterWriter, interleave, write_atomic, write_bytes_atomic
 from restore.media import (
     DecodeStats,
     Source,
@@ -48,12 +42,14 @@ from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
 from speech.types import SpeechResult
 from sync.attribute import AttributionOptions, lines_from_segments
-from sync.cues import CueRules, build_cues
+from sync.cues import CueRules
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
-from sync.report import render
+from sync.report import ReportAssets, render
+from sync.stagecache import StageCache, cast_fingerprint, options_key
+from sync.subtitles import Picture, file_names, publish
+from sync.subtitles import render as render_subtitles
 from sync.transcript import Speaker, Transcript
-from sync.writers import WRITERS
 
 if TYPE_CHECKING:
     from faces.stage import FaceAnalyser
@@ -76,6 +72,8 @@ class RunOptions:
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     faces: FaceOptions | None = field(default_factory=FaceOptions)
     """The face stage (``run`` only); None skips it (no characters)."""
+    access: AccessOptions | None = field(default_factory=AccessOptions)
+    """The review page's H.264/AAC access copy (``run`` only); None writes none."""
 
 
 @dataclass(frozen=True)
@@ -98,11 +96,17 @@ class Pipeline:
     """Wires the stages together for one film. Holds no global state."""
 
     def __init__(
-        self, options: RunOptions = RunOptions(), progress: Progress = no_progress
+        self,
+        options: RunOptions = RunOptions(),
+        progress: Progress = no_progress,
+        cache: StageCache | None = None,
     ) -> None:
         self.options = options
         self.progress = progress
+        self.cache = cache
+        """Where finished face and speech results are kept (``batch`` resumes from it)."""
         self.timings: dict[str, float] = {}
+        self.cached: list[str] = []
 
     # -- public entry points -----------------------------------------------------------------
     def open(self, path: str | Path) -> Source:
@@ -118,13 +122,43 @@ class Pipeline:
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
             master_tmp = work / "master.mkv"
-            analyser = self._face_analyser(source)
-            master = self._timed(
-                "master",
-                lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
+            faces_key = options_key(
+                self.options.faces,
+                self.options.restore,
+                cast_fingerprint(self.options.faces.cast if self.options.faces else None),
             )
-            faces, thumbs = self._faces(analyser)
-            speech = self._speech(source, speech_wav)
+            wanted = self.options.faces if source.video is not None else None
+            cached_faces = self._cache_get("faces", source_hash, faces_key, wanted)
+            analyser = self._face_analyser(source) if cached_faces is None else None
+            master_key = options_key(self.options.restore, self.options.audio_track)
+            files = {"master.mkv": master_tmp}
+            if speech_wav is not None:
+                files["speech.wav"] = speech_wav
+            master = None
+            if wanted is None or cached_faces is not None:  # faces are read in the master pass
+                master = self._cache_get("master", source_hash, master_key, files)
+            if master is None:
+                master = self._timed(
+                    "master",
+                    lambda: self._write_master(source, master_tmp, speech_wav, True, analyser),
+                )
+            if cached_faces is not None:
+                faces, thumbs, faces_summary = cached_faces
+            else:
+                faces, thumbs = self._faces(analyser)
+                faces_summary = _faces_summary(faces, analyser)
+                if faces is not None:
+                    self._cache_put("faces", source_hash, faces_key, (faces, thumbs, faces_summary))
+            if self.cache is not None and "master" not in self.cached:
+                self.cache.put_files("master", source_hash, master_key, master, files)
+            speech_key = options_key(
+                self.options.speech, self.options.restore, self.options.audio_track
+            )
+            speech = self._cache_get("speech", source_hash, speech_key, speech_wav)
+            if speech is None:
+                speech = self._speech(source, speech_wav)
+                if speech is not None:
+                    self._cache_put("speech", source_hash, speech_key, speech)
             if speech is None:
                 log.warning("%s: no sound, so nothing to transcribe", source.path.name)
             language = speech.language if speech else _default_language(self.options.speech)
@@ -140,45 +174,27 @@ class Pipeline:
                 if source.video and source.video.average_rate
                 else 25.0
             )
-            cues = build_cues(transcript.lines, self.options.cues, fps)
             width, height = (
                 (source.video.width, source.video.height) if source.video else (1920, 1080)
             )
+            picture = Picture(fps, width, height, tuple(faces.shots) if faces else ())
+            cues, texts = render_subtitles(transcript, self.options.cues, picture)
             names = {
                 "master": out / f"{stem}.master.mkv",
-                "srt": out / f"{stem}.{language}.srt",
-                "vtt": out / f"{stem}.{language}.vtt",
-                "ass": out / f"{stem}.{language}.ass",
+                **file_names(out, stem, language),
                 "transcript": out / f"{stem}.transcript.json",
                 "report": out / f"{stem}.report.html",
                 "manifest": out / f"{stem}.manifest.json",
             }
+            if self.options.access is not None:
+                names["access"] = out / f"{stem}.access.mp4"
             if faces is not None:
                 names["faces"] = out / f"{stem}.faces.json"
                 for character in faces.characters:
                     if character.id in thumbs:
                         names[f"thumbnail {character.id}"] = out / f"{stem}.{character.id}.jpg"
             _refuse_overwriting_input(source, names.values())
-            texts = {
-                "srt": WRITERS["srt"](cues, transcript),
-                "vtt": WRITERS["vtt"](cues, transcript),
-                "ass": WRITERS["ass"](cues, transcript, width, height),
-            }
-            subtitle_tracks = []
-            if cues:
-                for kind, title in (
-                    ("srt", "speaker-labelled (SRT)"),
-                    ("ass", "speakers in colour (ASS)"),
-                ):
-                    sub_path = work / f"subtitles.{kind}"
-                    sub_path.write_text(texts[kind], encoding="utf-8")
-                    subtitle_tracks.append(SubtitleTrack(sub_path, language, title))
-            else:
-                log.warning(
-                    "%s: no speech found, so the master carries no subtitle streams",
-                    source.path.name,
-                )
-            self._timed("mux", lambda: mux_subtitles(master_tmp, subtitle_tracks, names["master"]))
+            self._timed("mux", lambda: publish(master_tmp, texts, language, names["master"], work))
             for kind, text in texts.items():
                 write_atomic(names[kind], text)
             write_atomic(names["transcript"], transcript.to_json())
@@ -188,12 +204,65 @@ class Pipeline:
                     if character.id in thumbs:
                         write_bytes_atomic(names[f"thumbnail {character.id}"], thumbs[character.id])
             manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
-            manifest["faces"] = _faces_summary(faces, analyser)
-            write_atomic(names["report"], render(transcript, manifest))
+            manifest["faces"] = faces_summary
+            if self.cache is not None:
+                manifest["stage_cache"] = {"taken": list(self.cached)}
+            assets = self._review_assets(source, names, thumbs)
+            manifest["timings"] = dict(self.timings)
+            manifest["outputs"] = {kind: path.name for kind, path in names.items()}
+            write_atomic(names["report"], render(transcript, manifest, assets))
             write_atomic(
                 names["manifest"], json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
             )
+            if self.cache is not None:  # finished: the master is in place, its copy can go
+                self.cache.drop("master", source_hash, master_key)
         return RunResult(outputs=names, transcript=transcript, manifest=manifest)
+
+    def _cache_get(self, stage: str, source_hash: str, key: str, needed):
+        """``needed``: None (skip the lookup), a dict of files to restore, or anything else."""
+        if self.cache is None or needed is None:
+            return None
+        if isinstance(needed, dict):
+            value = self.cache.get_files(stage, source_hash, key, needed)
+        else:
+            value = self.cache.get(stage, source_hash, key)
+        if value is not None:
+            self.cached.append(stage)
+        return value
+
+    def _cache_put(self, stage: str, source_hash: str, key: str, value) -> None:
+        if self.cache is not None:
+            self.cache.put(stage, source_hash, key, value)
+
+    def _review_assets(self, source: Source, names: dict[str, Path], thumbs) -> ReportAssets:
+        """The access copy (written beside the page) and the before/after stills."""
+        access = None
+        if "access" in names:
+            try:
+                self._timed(
+                    "access copy",
+                    lambda: write_access_copy(
+                        names["master"], names["access"], self.options.access
+                    ),
+                )
+                access = names["access"].name
+            except ReelError as error:  # the master and subtitles stand without it
+                log.warning("%s: no access copy for the review page: %s", source.path.name, error)
+                del names["access"]
+        seconds, before, after = self._timed(
+            "stills", lambda: review_stills(source, names["master"])
+        )
+        return ReportAssets(
+            access=access,
+            thumbnails={
+                key.split()[1]: path.name
+                for key, path in names.items()
+                if key.startswith("thumbnail ")
+            },
+            still_seconds=seconds,
+            before=before,
+            after=after,
+        )
 
     def restore(self, path: str | Path, master_path: str | Path) -> MasterResult:
         """Restoration only: the master, with every audio track, no transcription."""

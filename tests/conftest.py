@@ -22,6 +22,17 @@ def media() -> Path:
     return MEDIA
 
 
+@pytest.fixture(scope="session")
+def talking_run(media, tmp_path_factory):
+    """One real talking-head clip through `reelscribe run` (shared by the CLI and page checks)."""
+    from sync.cli import main
+
+    film = media / "faces" / "talking" / "face_1.mp4"
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", str(film), "-o", str(out), "--quiet"])
+    return film, out, code
+
+
 # container -> (video codec, audio codec) for generated clips
 CODECS = {
     "matroska": ("ffv1", "flac"),
@@ -297,3 +308,36 @@ def age_sound(
 def age_sound_fn():
     """``age_sound(clean, rate, snr_db=20, hum_hz=50, hum_db=-30, clicks_per_s=0, seed=0)``."""
     return age_sound
+
+
+# -- the dialogue archive and corpus (tests/corpus.py, tests/pgserver.py) --------------------
+def _helper(name: str):
+    """A helper module beside this file, loaded by path (tests/ is not a package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        f"reelscribe_tests_{name}", Path(__file__).with_name(f"{name}.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_corpus = _helper("corpus")
+_pgserver = _helper("pgserver")
+postgres_url = _pgserver.postgres_url  # session fixture: a real server on loopback
+postgres_db = _pgserver.postgres_db  # a fresh database on it, per test
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """tests/corpus.py: transcripts from the real media's ground truth, ``write_run()``."""
+    return _corpus
+
+
+@pytest.fixture(scope="session")
+def real_transcripts(media, corpus):
+    """Transcripts of the real media (pyannote call, a GRID sentence, the NOTLD excerpts)."""
+    return corpus.real_transcripts(media)
