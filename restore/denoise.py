@@ -95,7 +95,7 @@ class Denoise:
         listened = np.concatenate([b.samples for b in held], axis=1)
         chosen, self.depth_db = quiet_frames(listened, rate, self.options.quietest)
         noise = listened[:, chosen].mean(axis=0)
-        self.profile_s = chosen.sum() / rate
+        self.profile_s = float(chosen.sum() / rate)
         # the level each channel's noise has (a mean of channels would hide uncorrelated hiss)
         power = (
             float(np.mean(np.square(listened[:, chosen]), dtype=np.float64)) if chosen.any() else 0
