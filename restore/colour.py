@@ -3,8 +3,8 @@
 A faded print has lifted blacks, dull whites and a cast (one dye layer faded faster than
 the others). Each channel's dark and light points (low and high percentiles) are taken
 over a centred window of frames within the shot (a median, so the correction is steady
-and a cut starts afresh), stretched to a common black and white, and balanced so the
-channels' mid-tones meet (grey world, by a gamma per channel). ``auto`` acts only on a
+and a cut starts afresh), stretched to a common black and white, and, when asked, balanced so
+the channels' mid-tones meet (grey world, by a gamma per channel). ``auto`` acts only on a
 frame whose cast or fading measures above the thresholds; black-and-white film with
 full contrast is left alone.
 """
@@ -31,10 +31,14 @@ class ColourOptions:
     """Percent of pixels let go to pure black and to pure white, per channel."""
     strength: float = 1.0
     """Share of the correction applied (0 to 1)."""
-    cast_threshold: float = 0.04
-    """auto: smallest cast (channel mid-tone spread, share of full scale) corrected."""
+    cast_threshold: float = 0.06
+    """auto: smallest cast corrected: the spread of the channels' black or white points,
+    as a share of full scale (a faded dye layer shifts them; a warm scene keeps them)."""
     fade_threshold: float = 0.35
     """auto: a tonal range (share of full scale) narrower than this is corrected."""
+    balance: bool = False
+    """Also meet the channels' mid-tones (grey world): for a print faded unevenly in the
+    mid-tones; off by default, since many scenes are rightly warm or cool."""
 
     def __post_init__(self) -> None:
         check(self.mode in ("on", "auto"), "colour", "mode must be on or auto")
@@ -77,7 +81,7 @@ class Colour(PictureStep):
             low = np.median([s.low for s in near], axis=0)
             high = np.median([s.high for s in near], axis=0)
             middle = np.median([s.middle for s in near], axis=0)
-            table, cast, tonal = _table(low, high, middle, o.strength)
+            table, cast, tonal = _table(low, high, middle, o.strength, o.balance)
             self._casts.append(cast)
             self._ranges.append(tonal)
             if o.mode == "auto":
@@ -100,7 +104,7 @@ class Colour(PictureStep):
         }
 
 
-def _table(low: np.ndarray, high: np.ndarray, middle: np.ndarray, strength: float):
+def _table(low: np.ndarray, high: np.ndarray, middle: np.ndarray, strength: float, balance: bool):
     """A 1 x 256 x 3 lookup table, and the cast and tonal range it answers."""
     black, white = 4.0, 251.0
     low = np.minimum(low, high - 8)
@@ -109,11 +113,11 @@ def _table(low: np.ndarray, high: np.ndarray, middle: np.ndarray, strength: floa
     mids = (middle - low) / (high - low)  # each channel's mid-tone after the stretch, 0..1
     mids = np.clip(mids, 0.05, 0.95)
     target = float(np.clip(np.exp(np.mean(np.log(mids))), 0.05, 0.95))
-    gamma = np.log(target) / np.log(mids)  # mid ** gamma == target
+    gamma = np.log(target) / np.log(mids) if balance else np.ones(3)  # mid ** gamma == target
     unit = np.clip((stretched - black) / (white - black), 0, 1)
     balanced = unit**gamma * (white - black) + black
     out = levels + strength * (balanced - levels)
     table = np.clip(out + 0.5, 0, 255).astype(np.uint8).reshape(1, 256, 3)
-    cast = float(np.ptp(middle) / 255.0)
+    cast = float(max(np.ptp(low), np.ptp(high)) / 255.0)
     tonal = float(np.min(high - low) / 255.0)
     return table, cast, tonal

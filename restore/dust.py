@@ -67,6 +67,9 @@ class Dust(PictureStep):
         gray = luma.gray.astype(np.int16)
         d_a = gray - warp(luma_a.gray, maps_a)
         d_b = gray - warp(luma_b.gray, maps_b)
+        # Flicker left between the frames is an offset, not dirt.
+        d_a -= np.int16(_median(d_a))
+        d_b -= np.int16(_median(d_b))
         o = self.options
         noise = _noise(d_a)
         limit = max(o.threshold, o.noise_factor * noise)
@@ -108,6 +111,10 @@ def _neighbours(past: list, future: list):
     else:
         return None
     return chosen
+
+
+def _median(difference: np.ndarray) -> float:
+    return float(np.median(difference[::4, ::4]))
 
 
 def _noise(difference: np.ndarray) -> float:

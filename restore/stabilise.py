@@ -29,7 +29,7 @@ class StabiliseOptions:
     """on: always; auto: only where the shake measures above ``threshold``."""
     radius: int = 12
     """Frames either side over which the camera's path is averaged."""
-    threshold: float = 0.7
+    threshold: float = 1.0
     """auto: smallest shake (rms pixels around the smoothed path) worth correcting."""
     max_shift: float = 0.05
     """Largest correction, as a share of the frame's width."""

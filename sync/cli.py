@@ -101,6 +101,30 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
         )
 
 
+def _picture_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preset",
+        default="archival",
+        choices=("archival", "access", "none"),
+        help="picture restoration: archival (repairs defects, keeps grain; the default), "
+        "access (cleaner, steadier viewing copy), none",
+    )
+    parser.add_argument(
+        "--steps",
+        metavar="LIST",
+        help="picture steps to run, in order, e.g. deflicker,dust "
+        "(deflicker, scratch, dust, denoise, stabilise, colour)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="STEP.PARAM=VALUE",
+        help="a picture step's setting, e.g. denoise.strength=0.8 (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelscribe",
@@ -129,12 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
+    _picture_options(run)
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
+    _picture_options(restore)
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
@@ -207,6 +233,12 @@ def _options(args: argparse.Namespace):
             allow_download=args.download,
         )
     restore = RestoreOptions()  # the default chain; --no-restore keeps it empty
+    if hasattr(args, "preset") and not getattr(args, "no_restore", False):
+        from restore.picture import picture_plan
+
+        preset = None if args.preset == "none" else args.preset
+        names, settings = picture_plan(preset, args.steps, tuple(args.settings))
+        restore = RestoreOptions(picture=names, picture_settings=settings, preset=preset)
     faces = None
     if getattr(args, "command", None) == "run" and not args.no_faces:
         faces = FaceOptions(
