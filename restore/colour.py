@@ -31,9 +31,10 @@ class ColourOptions:
     """Percent of pixels let go to pure black and to pure white, per channel."""
     strength: float = 1.0
     """Share of the correction applied (0 to 1)."""
-    cast_threshold: float = 0.06
-    """auto: smallest cast corrected: the spread of the channels' black or white points,
-    as a share of full scale (a faded dye layer shifts them; a warm scene keeps them)."""
+    cast_threshold: float = 0.1
+    """auto: smallest cast corrected (share of full scale): how far one channel stands
+    from the others at the dark, middle and light points alike. A faded dye layer shifts
+    all three; a warm or cool scene shifts them less (a tungsten-lit face: about 0.06)."""
     fade_threshold: float = 0.35
     """auto: a tonal range (share of full scale) narrower than this is corrected."""
     balance: bool = False
@@ -118,6 +119,15 @@ def _table(low: np.ndarray, high: np.ndarray, middle: np.ndarray, strength: floa
     balanced = unit**gamma * (white - black) + black
     out = levels + strength * (balanced - levels)
     table = np.clip(out + 0.5, 0, 255).astype(np.uint8).reshape(1, 256, 3)
-    cast = float(max(np.ptp(low), np.ptp(high)) / 255.0)
+    cast = _cast(low, middle, high)
     tonal = float(np.min(high - low) / 255.0)
     return table, cast, tonal
+
+
+def _cast(low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> float:
+    """The largest shift of one channel from the others' mean that holds, in the same
+    direction, at the dark, middle and light points (share of full scale)."""
+    shifts = np.stack([q - q.mean() for q in (low, middle, high)])  # 3 points x 3 channels
+    same_way = np.all(shifts > 0, axis=0) | np.all(shifts < 0, axis=0)
+    held = np.where(same_way, np.min(np.abs(shifts), axis=0), 0.0)
+    return float(np.max(held) / 255.0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from restore.motion import Aligner, Luma, warp
+from restore.motion import Aligner, Luma
 from restore.picture import Picture, PictureStep, check, window
 
 
@@ -52,18 +52,17 @@ class Denoise(PictureStep):
             smooth = cv2.blur(luma.gray, (3, 3)).astype(np.float32)
             pairs = []
             for other, other_luma in (*past, *future):
-                maps = Aligner.shared(self.shared).between(
+                on = Aligner.shared(self.shared).between(
                     picture.original.index, other.original.index, luma, other_luma
                 )
-                near = cv2.blur(warp(other_luma.gray, maps), (3, 3)).astype(np.float32)
-                pairs.append((other, maps, smooth - near))
+                pairs.append((other, on, smooth - cv2.blur(on.gray, (3, 3)).astype(np.float32)))
             noise = max(_noise(pairs[0][2]), 1.0)
             # Weighted mean of the aligned neighbours, then of that with the current frame
             # (OpenCV's blendLinear divides by the summed weights).
             average, weights = None, None
-            for other, maps, difference in pairs:
+            for other, on, difference in pairs:
                 weight = np.clip(1.0 - np.abs(difference) / (o.tolerance * noise), 0.0, 1.0)
-                aligned = warp(other.rgb, maps)
+                aligned = on.warp(other.rgb)
                 if average is None:
                     average, weights = aligned, weight
                 else:

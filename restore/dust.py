@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from restore.motion import Aligner, Luma, warp
+from restore.motion import Aligner, Luma
 from restore.picture import Picture, PictureStep, check, window
 
 
@@ -51,7 +51,7 @@ class Dust(PictureStep):
 
     def run(self, items: Iterator[Picture]) -> Iterator[Picture]:
         lumas = ((p, Luma.of(p.rgb)) for p in items)
-        for (picture, luma), past, future in window(lumas, 2, 2):
+        for (picture, luma), past, future in window(lumas, 1, 1):
             pair = _neighbours(past, future)
             if pair is None:
                 yield self.unchanged(picture)
@@ -62,11 +62,11 @@ class Dust(PictureStep):
         (a, luma_a), (b, luma_b) = pair
         aligner = Aligner.shared(self.shared)
         here = picture.original.index
-        maps_a = aligner.between(here, a.original.index, luma, luma_a)
-        maps_b = aligner.between(here, b.original.index, luma, luma_b)
+        on_a = aligner.between(here, a.original.index, luma, luma_a)
+        on_b = aligner.between(here, b.original.index, luma, luma_b)
         gray = luma.gray.astype(np.int16)
-        d_a = gray - warp(luma_a.gray, maps_a)
-        d_b = gray - warp(luma_b.gray, maps_b)
+        d_a = gray - on_a.gray
+        d_b = gray - on_b.gray
         # Flicker left between the frames is an offset, not dirt.
         d_a -= np.int16(_median(d_a))
         d_b -= np.int16(_median(d_b))
@@ -81,6 +81,14 @@ class Dust(PictureStep):
         company = cv2.boxFilter(found, -1, (3, 3), normalize=False)
         strong = np.minimum(np.abs(d_a), np.abs(d_b)) > 2 * limit
         found = (found.astype(bool) & ((company >= 2) | strong)).astype(np.uint8)
+        if found.any():
+            # Where the flow is not smooth (an object's edge) the aligned neighbours are
+            # least to be trusted; and dirt differs from whatever the neighbours show at
+            # the same place, motion or not. Real motion fails one or the other.
+            found[_edges_of_motion(on_a.maps) | _edges_of_motion(on_b.maps)] = 0
+            for other in (luma_a.gray, luma_b.gray):
+                still = gray - other
+                found[(brighter & (still <= limit)) | (darker & (still >= -limit))] = 0
         if not found.any():
             return self.unchanged(picture)
         if found.mean() > o.max_share:
@@ -90,9 +98,9 @@ class Dust(PictureStep):
             found = cv2.dilate(found, self._kernel)
         self.specks += cv2.connectedComponents(found, connectivity=8)[0] - 1
         mask = found.astype(bool)
-        fill = cv2.addWeighted(warp(a.rgb, maps_a), 0.5, warp(b.rgb, maps_b), 0.5, 0)
+        fill = (on_a.sample(a.rgb, mask).astype(np.uint16) + on_b.sample(b.rgb, mask) + 1) // 2
         rgb = picture.rgb.copy()
-        rgb[mask] = fill[mask]
+        rgb[mask] = fill.astype(np.uint8)
         return self.changed(picture, rgb, mask)
 
     def measures(self) -> dict:
@@ -100,17 +108,20 @@ class Dust(PictureStep):
 
 
 def _neighbours(past: list, future: list):
-    """The two frames that judge the current one: either side, or two ahead at the start
-    (two behind at the end). ``(picture, luma)`` pairs, or None for a film under 3 frames."""
+    """The two frames that judge the current one, one either side: ``(picture, luma)``
+    pairs, or None for the first and last frames. (Two frames on one side would agree
+    about what a moving object uncovers, and take the object's edge for dirt.)"""
     if past and future:
-        chosen = [past[-1], future[0]]
-    elif len(future) >= 2:
-        chosen = future[:2]
-    elif len(past) >= 2:
-        chosen = past[-2:]
-    else:
-        return None
-    return chosen
+        return [past[-1], future[0]]
+    return None
+
+
+def _edges_of_motion(maps: tuple[np.ndarray, np.ndarray], tolerance: float = 0.75) -> np.ndarray:
+    """Pixels whose flow differs from the flow around them by more than ``tolerance`` px."""
+    mask = np.zeros(maps[0].shape, bool)
+    for component in maps:
+        mask |= np.abs(component - cv2.blur(component, (9, 9))) > tolerance
+    return mask
 
 
 def _median(difference: np.ndarray) -> float:

@@ -1,36 +1,66 @@
 """Motion between neighbouring frames: dense optical flow (OpenCV's DIS) and warping.
 
-``Aligner.align(gray, neighbour)`` gives the maps that bring a neighbour onto the current
-frame, so temporal steps compare and borrow pixels from where the content really is.
-Flow is found on median-smoothed luma, so that a speck or a grain clump does not pull it.
+``Aligner.between(...)`` brings a neighbour onto the current frame (remap maps, and the
+neighbour's luma warped), so temporal steps compare and borrow pixels from where the
+content really is. Flow is found on median-smoothed luma at reduced size, so that a
+speck or a grain clump does not pull it (and four times faster).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 _FLOW_WIDTH = 360
+_ROW = 4096  # sparse samples are remapped in rows of this many
 
 
-@dataclass(frozen=True)
 class Luma:
-    gray: np.ndarray  # uint8 H x W
-    smooth: np.ndarray  # median-filtered, for flow
-    _small: dict = field(default_factory=dict, compare=False, repr=False)
+    """A frame's luma, and (made when first asked for) its smoothed copy for the flow."""
 
-    def small(self, size: tuple[int, int]) -> np.ndarray:
-        if size not in self._small:
-            self._small[size] = cv2.resize(self.smooth, size, interpolation=cv2.INTER_AREA)
-        return self._small[size]
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        self._for_flow: np.ndarray | None = None
 
     @classmethod
     def of(cls, rgb: np.ndarray) -> Luma:
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        return cls(gray, cv2.medianBlur(gray, 5))
+        return cls(rgb)
+
+    def for_flow(self) -> np.ndarray:
+        if self._for_flow is None:
+            height, width = self.gray.shape
+            if width > _FLOW_WIDTH:
+                size = (_FLOW_WIDTH, max(8, round(height * _FLOW_WIDTH / width)))
+                small = cv2.resize(self.gray, size, interpolation=cv2.INTER_AREA)
+                self._for_flow = cv2.medianBlur(small, 3)
+            else:
+                self._for_flow = cv2.medianBlur(self.gray, 5)
+        return self._for_flow
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A neighbour brought onto the current frame."""
+
+    maps: tuple[np.ndarray, np.ndarray]  # where, in the neighbour, each current pixel is
+    gray: np.ndarray  # the neighbour's luma, warped onto the current frame
+
+    def warp(self, image: np.ndarray) -> np.ndarray:
+        return warp(image, self.maps)
+
+    def sample(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The warped ``image`` at the ``mask`` pixels only (N x channels)."""
+        xs, ys = self.maps[0][mask], self.maps[1][mask]
+        count = xs.size
+        rows = -(-count // _ROW)
+        pad = rows * _ROW - count
+        xs = np.pad(xs, (0, pad)).reshape(rows, _ROW)
+        ys = np.pad(ys, (0, pad)).reshape(rows, _ROW)
+        picked = cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return picked.reshape(rows * _ROW, -1)[:count]
 
 
 class Aligner:
@@ -41,7 +71,7 @@ class Aligner:
     def __init__(self, keep: int = 8) -> None:
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
-        self._recent: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._recent: OrderedDict[tuple[int, int], Alignment] = OrderedDict()
         self._keep = keep
 
     @classmethod
@@ -49,13 +79,12 @@ class Aligner:
         """The chain's aligner (made on first use)."""
         return shared.setdefault("aligner", cls())
 
-    def between(
-        self, current: int, neighbour: int, current_luma: Luma, neighbour_luma: Luma
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``maps`` for frames ``current`` and ``neighbour`` (indexes), found once."""
+    def between(self, current: int, neighbour: int, here: Luma, there: Luma) -> Alignment:
+        """Frame ``neighbour`` (index; luma ``there``) onto frame ``current``, found once."""
         key = (current, neighbour)
         if key not in self._recent:
-            self._recent[key] = self.maps(current_luma, neighbour_luma)
+            maps = self.maps(here, there)
+            self._recent[key] = Alignment(maps, warp(there.gray, maps))
             while len(self._recent) > self._keep:
                 self._recent.popitem(last=False)
         return self._recent[key]
@@ -63,13 +92,10 @@ class Aligner:
     def maps(self, current: Luma, neighbour: Luma) -> tuple[np.ndarray, np.ndarray]:
         """Remap maps that sample ``neighbour`` where each pixel of ``current`` moved to."""
         height, width = current.gray.shape
-        if width > _FLOW_WIDTH:  # flow at reduced size is as good for our use and 4x faster
-            size = (_FLOW_WIDTH, round(height * _FLOW_WIDTH / width))
-            small = self._dis.calc(current.small(size), neighbour.small(size), None)
-            flow = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-            flow *= np.float32(width / size[0])
-        else:
-            flow = self._dis.calc(current.smooth, neighbour.smooth, None)
+        flow = self._dis.calc(current.for_flow(), neighbour.for_flow(), None)
+        if flow.shape[1] != width:
+            scale = np.float32(width / flow.shape[1])
+            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * scale
         if self._grid is None or self._grid[0].shape != (height, width):
             xs, ys = np.meshgrid(
                 np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)

@@ -23,6 +23,7 @@ class CutDetector:
 
     def push(self, gray: np.ndarray) -> bool:
         small = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+        small = cv2.GaussianBlur(small, (5, 5), 1.0)  # a shake of a few pixels is no cut
         small -= small.mean()
         spread = float(small.std())
         small /= spread if spread > 1.0 else 1.0

@@ -52,25 +52,31 @@ class Stabilise(PictureStep):
         super().__init__(**settings)
         self._corrections: list[float] = []
         self._shake: list[float] = []
+        self._untracked = 0
 
     def _paths(self, items: Iterator[Picture]) -> Iterator[tuple[Picture, np.ndarray, int]]:
         """Each picture with the camera's path so far (x, y, angle) and its shot."""
         cuts = CutDetector()
         path = np.zeros(3)
         previous = None
+        shot = 0
         for picture in items:
             gray = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)
             scale = min(1.0, _ANALYSIS_WIDTH / gray.shape[1])
             if scale < 1.0:
                 gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-            if cuts.push(gray) or previous is None:
-                step = np.zeros(3)
-            else:
-                step = _motion(previous, gray)
-                step[:2] /= scale
-            path = path + step
+            cut = cuts.push(gray) and previous is not None
+            motion = None if previous is None or cut else _motion(previous, gray)
+            if previous is not None and motion is None:
+                # A cut, or nothing to track: the path starts again, and the window does
+                # not smooth across it.
+                shot += 1
+                self._untracked += 0 if cut else 1
+            elif motion is not None:
+                motion[:2] /= scale
+                path = path + motion
             previous = gray
-            yield picture, path.copy(), cuts.shot
+            yield picture, path.copy(), shot
 
     def run(self, items: Iterator[Picture]) -> Iterator[Picture]:
         o = self.options
@@ -106,6 +112,7 @@ class Stabilise(PictureStep):
             if self._corrections
             else 0.0,
             "shake_rms_px": round(float(np.median(self._shake)), 3) if self._shake else 0.0,
+            "frames_not_tracked": self._untracked,
         }
 
 
@@ -117,18 +124,19 @@ def _shake(path: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.sum(bend**2, axis=1))) / 2)
 
 
-def _motion(previous: np.ndarray, gray: np.ndarray) -> np.ndarray:
-    """(dx, dy, angle) taking ``previous`` to ``gray``; zeros when it cannot be told."""
+def _motion(previous: np.ndarray, gray: np.ndarray) -> np.ndarray | None:
+    """(dx, dy, angle) taking ``previous`` to ``gray``; None when it cannot be told (a cut:
+    too few features follow one motion)."""
     corners = cv2.goodFeaturesToTrack(previous, 120, 0.01, 8, blockSize=5)
     if corners is None or len(corners) < 8:
-        return np.zeros(3)
+        return None
     moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, gray, corners, None)
     good = status[:, 0] == 1
     if good.sum() < 8:
-        return np.zeros(3)
-    matrix, _ = cv2.estimateAffinePartial2D(corners[good], moved[good], method=cv2.RANSAC)
-    if matrix is None:
-        return np.zeros(3)
+        return None
+    matrix, inliers = cv2.estimateAffinePartial2D(corners[good], moved[good], method=cv2.RANSAC)
+    if matrix is None or inliers is None or inliers.sum() < max(8, 0.5 * len(corners)):
+        return None
     # The centre's move (not the origin's), so a rotation adds no shift of its own.
     height, width = gray.shape
     centre = np.array([width / 2, height / 2, 1.0])

@@ -285,7 +285,7 @@ def real_film(stills: Path | None) -> None:
         def count(frames):
             return np.mean([impulses(*frames[i - 1 : i + 2]) for i in range(1, len(frames) - 1)])
 
-        def hf(frames):
+        def hf(frames, before=before):
             return sum(high_frequency(f) for f in frames) / sum(high_frequency(f) for f in before)
 
         print(
