@@ -71,7 +71,7 @@ class Colour(PictureStep):
         q = self.options.clip
         for picture in items:
             cuts.push(cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY))
-            sample = picture.rgb[::4, ::4].reshape(-1, 3)
+            sample = picture.rgb[::8, ::8].reshape(-1, 3)
             low, middle, high = np.percentile(sample, [q, 50, 100 - q], axis=0)
             yield picture, _Stats(low, high, middle, cuts.shot)
 
