@@ -52,6 +52,7 @@ PICTURE_STEPS.update(
         "denoise": _Lazy("restore.denoise", "Denoise"),
         "stabilise": _Lazy("restore.stabilise", "Stabilise"),
         "colour": _Lazy("restore.colour", "Colour"),
+        "learned": _Lazy("restore.learned", "Learned"),
     }
 )
 

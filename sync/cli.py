@@ -116,6 +116,13 @@ def _picture_options(parser: argparse.ArgumentParser) -> None:
         "(deflicker, scratch, dust, denoise, stabilise, colour)",
     )
     parser.add_argument(
+        "--learn-from",
+        type=Path,
+        metavar="PAIRS",
+        help="experimental: train a small model on reference frames (a folder named by frame "
+        "number, or with pairs.tsv) and apply it to the whole film, after the other steps",
+    )
+    parser.add_argument(
         "--set",
         dest="settings",
         action="append",
@@ -237,7 +244,17 @@ def _options(args: argparse.Namespace):
         from restore.picture import picture_plan
 
         preset = None if args.preset == "none" else args.preset
-        names, settings = picture_plan(preset, args.steps, tuple(args.settings))
+        sets = tuple(args.settings)
+        if args.learn_from is not None:
+            sets += (
+                f"learned.pairs={args.learn_from}",
+                f"learned.film={args.input}",
+                f"learned.fps={args.fps or ''}",
+            )
+        names, settings = picture_plan(preset, args.steps, sets)
+        if args.learn_from is not None and "learned" not in names:
+            names += ("learned",)
+            settings = {**settings, "learned": picture_plan(None, "learned", sets)[1]["learned"]}
         restore = RestoreOptions(picture=names, picture_settings=settings, preset=preset)
     faces = None
     if getattr(args, "command", None) == "run" and not args.no_faces:
