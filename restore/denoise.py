@@ -80,5 +80,5 @@ class Denoise(PictureStep):
 
 
 def _noise(difference: np.ndarray) -> float:
-    sample = difference[::4, ::4]
+    sample = difference[::8, ::8]
     return float(1.4826 * np.median(np.abs(sample - np.median(sample))))

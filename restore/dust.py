@@ -85,7 +85,7 @@ class Dust(PictureStep):
             # Where the flow is not smooth (an object's edge) the aligned neighbours are
             # least to be trusted; and dirt differs from whatever the neighbours show at
             # the same place, motion or not. Real motion fails one or the other.
-            found[_edges_of_motion(on_a.maps) | _edges_of_motion(on_b.maps)] = 0
+            found[on_a.edges() | on_b.edges()] = 0
             for other in (luma_a.gray, luma_b.gray):
                 still = gray - other
                 found[(brighter & (still <= limit)) | (darker & (still >= -limit))] = 0
@@ -116,19 +116,11 @@ def _neighbours(past: list, future: list):
     return None
 
 
-def _edges_of_motion(maps: tuple[np.ndarray, np.ndarray], tolerance: float = 0.75) -> np.ndarray:
-    """Pixels whose flow differs from the flow around them by more than ``tolerance`` px."""
-    mask = np.zeros(maps[0].shape, bool)
-    for component in maps:
-        mask |= np.abs(component - cv2.blur(component, (9, 9))) > tolerance
-    return mask
-
-
 def _median(difference: np.ndarray) -> float:
-    return float(np.median(difference[::4, ::4]))
+    return float(np.median(difference[::8, ::8]))
 
 
 def _noise(difference: np.ndarray) -> float:
     """Frame-to-frame noise (robust sigma of the difference), on a sparse sample."""
-    sample = difference[::4, ::4].astype(np.float32)
+    sample = difference[::8, ::8].astype(np.float32)
     return float(1.4826 * np.median(np.abs(sample - np.median(sample))))

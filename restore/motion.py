@@ -47,6 +47,19 @@ class Alignment:
 
     maps: tuple[np.ndarray, np.ndarray]  # where, in the neighbour, each current pixel is
     gray: np.ndarray  # the neighbour's luma, warped onto the current frame
+    flow: np.ndarray  # the flow as found (at reduced size for a large frame), H' x W' x 2
+
+    def edges(self, tolerance: float = 0.75) -> np.ndarray:
+        """Pixels (full size) whose flow differs from the flow around them by more than
+        ``tolerance`` pixels: the edges of moving things, where alignment is least sure."""
+        height, width = self.gray.shape
+        scale = width / self.flow.shape[1]
+        size = max(3, round(9 / scale) | 1)
+        deviation = np.abs(self.flow - cv2.blur(self.flow, (size, size))).max(axis=-1)
+        small = (deviation * scale > tolerance).astype(np.uint8)
+        if small.shape != (height, width):
+            small = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+        return small.astype(bool)
 
     def warp(self, image: np.ndarray) -> np.ndarray:
         return warp(image, self.maps)
@@ -83,16 +96,17 @@ class Aligner:
         """Frame ``neighbour`` (index; luma ``there``) onto frame ``current``, found once."""
         key = (current, neighbour)
         if key not in self._recent:
-            maps = self.maps(here, there)
-            self._recent[key] = Alignment(maps, warp(there.gray, maps))
+            maps, flow = self.maps(here, there)
+            self._recent[key] = Alignment(maps, warp(there.gray, maps), flow)
             while len(self._recent) > self._keep:
                 self._recent.popitem(last=False)
         return self._recent[key]
 
-    def maps(self, current: Luma, neighbour: Luma) -> tuple[np.ndarray, np.ndarray]:
-        """Remap maps that sample ``neighbour`` where each pixel of ``current`` moved to."""
+    def maps(self, current: Luma, neighbour: Luma):
+        """Remap maps that sample ``neighbour`` where each pixel of ``current`` moved to,
+        and the flow as found."""
         height, width = current.gray.shape
-        flow = self._dis.calc(current.for_flow(), neighbour.for_flow(), None)
+        found = flow = self._dis.calc(current.for_flow(), neighbour.for_flow(), None)
         if flow.shape[1] != width:
             scale = np.float32(width / flow.shape[1])
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * scale
@@ -102,7 +116,7 @@ class Aligner:
             )
             self._grid = (xs, ys)
         xs, ys = self._grid
-        return xs + flow[..., 0], ys + flow[..., 1]
+        return (xs + flow[..., 0], ys + flow[..., 1]), found
 
 
 def warp(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
