@@ -86,8 +86,10 @@ def age(rgb: np.ndarray, index: int, rng: np.random.Generator):
 
 def write_ffv1(path: Path, frames, fps: int = 25) -> None:
     with av.open(str(path), "w", format="matroska") as out:
-        stream = out.add_stream("ffv1", rate=fps)
+        # the master's own FFV1 settings, so both commands pay the same encoder
+        stream = out.add_stream("ffv1", rate=fps, options={"level": "3", "slicecrc": "1", "g": "1"})
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "bgr0"
+        stream.codec_context.thread_count = 0  # as the master: FFmpeg picks
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="bgr0")
             frame.pts = i
