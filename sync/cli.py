@@ -8,14 +8,17 @@ with ``--debug``. Only the CLI configures logging.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
 from faces.stage import FaceOptions
 from restore.chain import RestoreOptions
-from restore.errors import ReelError
+from restore.errors import MediaError, ReelError, UsageError
 from speech.options import TranscribeOptions
 
 LOGGERS = ("restore", "speech", "faces", "sync")
@@ -164,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    _cue_options(run)
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
@@ -171,7 +175,103 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
+    _edit_commands(sub)
+
+    from sync.archive.cli import add_commands  # the archive and corpus commands
+
+    add_commands(sub, _common, EXIT_CODES)
     return parser
+
+
+def _cue_options(parser: argparse.ArgumentParser) -> None:
+    from sync.cues import PRESETS
+
+    parser.add_argument(
+        "--cue-preset",
+        default="netflix",
+        choices=sorted(PRESETS),
+        help="subtitle rules: netflix (42 characters, 20 cps) or bbc (37 characters, 180 wpm)",
+    )
+    parser.add_argument("--max-chars", type=int, metavar="N", help="characters per line")
+    parser.add_argument("--max-cps", type=float, metavar="CPS", help="reading speed limit")
+
+
+def _edit_commands(sub) -> None:
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(
+            name,
+            help=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("outdir", type=Path, help="the output folder of a run")
+        _common(parser)
+        return parser
+
+    rename = command("rename", "name a character; re-renders subtitles without recomputing")
+    rename.add_argument("speaker", nargs="?", help="a speaker id (S1) or its current name")
+    rename.add_argument("name", nargs="?", help="the character's name")
+    rename.add_argument(
+        "--speakers", type=Path, help='an edited speakers file: JSON {"S1": "Ben"} or TOML'
+    )
+    imports = command("import-subs", "bring a caption editor's corrected SRT/VTT back in")
+    imports.add_argument("subtitles", type=Path, help="the corrected film.LANG.srt or .vtt")
+
+
+def _cue_rules(args: argparse.Namespace):
+    from sync.cues import PRESETS
+
+    rules = PRESETS[args.cue_preset]
+    if args.max_chars is not None:
+        if args.max_chars < 10:
+            raise UsageError(f"--max-chars {args.max_chars}: a line needs at least 10 characters")
+        rules = dataclasses.replace(rules, max_chars_per_line=args.max_chars)
+    if args.max_cps is not None:
+        if args.max_cps <= 0:
+            raise UsageError(f"--max-cps {args.max_cps}: give a positive reading speed")
+        rules = dataclasses.replace(rules, max_cps=args.max_cps)
+    return rules
+
+
+def _speaker_names(args: argparse.Namespace) -> dict[str, str]:
+    from sync.corrections import parse_speakers
+
+    names: dict[str, str] = {}
+    if args.speakers is not None:
+        try:
+            raw = args.speakers.read_bytes()
+            if args.speakers.suffix.lower() == ".toml":
+                data = tomllib.loads(raw.decode("utf-8"))
+            else:
+                data = json.loads(raw)
+        except FileNotFoundError as error:
+            raise MediaError(args.speakers, "does not exist") from error
+        except (OSError, ValueError) as error:  # JSON and TOML errors are ValueErrors
+            raise MediaError(args.speakers, f"is not a readable speakers file: {error}") from error
+        names.update(parse_speakers(data))
+    if args.speaker is not None:
+        if args.name is None:
+            raise UsageError(f'rename {args.speaker}: give the name too (rename OUT S1 "Ben")')
+        names[args.speaker] = args.name
+    if not names:
+        raise UsageError('rename: give a speaker and a name (rename OUT S1 "Ben") or --speakers')
+    return names
+
+
+def _edit(args: argparse.Namespace) -> int:
+    log = logging.getLogger("sync.cli")
+    if args.command == "rename":
+        from sync.corrections import rename
+
+        outputs = rename(args.outdir, _speaker_names(args))
+    else:
+        from sync.corrections import import_subs
+
+        outputs = import_subs(args.outdir, args.subtitles)
+    log.info("updated %s:", args.outdir)
+    for path in outputs.values():
+        log.info("  %s", path.name)
+    return 0
 
 
 class _Bars:
@@ -263,7 +363,9 @@ def _options(args: argparse.Namespace):
             cast=args.cast,
             device="cpu" if args.device == "cpu" else "auto",
         )
+    extra = {"cues": _cue_rules(args)} if hasattr(args, "cue_preset") else {}
     return RunOptions(
+        **extra,
         restore=restore,
         speech=speech,
         audio_track=args.audio_track,
@@ -274,6 +376,10 @@ def _options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, progress) -> int:
+    if args.command in ("rename", "import-subs"):
+        return _edit(args)
+    if getattr(args, "handler", None) is not None:  # commands that need no Pipeline
+        return args.handler(args)
     from sync.pipeline import Pipeline
 
     pipeline = Pipeline(_options(args), progress)

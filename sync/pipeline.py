@@ -5,7 +5,7 @@ Stages, and what passes between them (docs/architecture.md draws it):
     source --frames--> picture chain --frames--> master writer (FFV1)
            --blocks--> sound chain   --blocks--> master writer (FLAC)
                                              \\-> speech tap (16 kHz WAV) --> speech --> lines
-    lines --> cues --> SRT / VTT / ASS --> muxed into the master (stream copy)
+    lines (+ shot changes) --> cues --> SRT / VTT / ASS / TTML --> into the master (stream copy)
 
 Everything is written to a work folder beside the outputs and moved into place
 only when complete; the work folder is removed afterwards, whatever happened.
@@ -26,14 +26,7 @@ from typing import TYPE_CHECKING
 from faces.stage import FaceOptions, tracks_json
 from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, UsageError
-from restore.master import (
-    MasterWriter,
-    SubtitleTrack,
-    interleave,
-    mux_subtitles,
-    write_atomic,
-    write_bytes_atomic,
-)
+from restore.master import MasterWriter, interleave, write_atomic, write_bytes_atomic
 from restore.media import (
     DecodeStats,
     Source,
@@ -48,12 +41,13 @@ from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
 from speech.types import SpeechResult
 from sync.attribute import AttributionOptions, lines_from_segments
-from sync.cues import CueRules, build_cues
+from sync.cues import CueRules
 from sync.manifest import SCHEMA as MANIFEST_SCHEMA
 from sync.manifest import now, versions
 from sync.report import render
+from sync.subtitles import Picture, file_names, publish
+from sync.subtitles import render as render_subtitles
 from sync.transcript import Speaker, Transcript
-from sync.writers import WRITERS
 
 if TYPE_CHECKING:
     from faces.stage import FaceAnalyser
@@ -140,15 +134,14 @@ class Pipeline:
                 if source.video and source.video.average_rate
                 else 25.0
             )
-            cues = build_cues(transcript.lines, self.options.cues, fps)
             width, height = (
                 (source.video.width, source.video.height) if source.video else (1920, 1080)
             )
+            picture = Picture(fps, width, height, tuple(faces.shots) if faces else ())
+            cues, texts = render_subtitles(transcript, self.options.cues, picture)
             names = {
                 "master": out / f"{stem}.master.mkv",
-                "srt": out / f"{stem}.{language}.srt",
-                "vtt": out / f"{stem}.{language}.vtt",
-                "ass": out / f"{stem}.{language}.ass",
+                **file_names(out, stem, language),
                 "transcript": out / f"{stem}.transcript.json",
                 "report": out / f"{stem}.report.html",
                 "manifest": out / f"{stem}.manifest.json",
@@ -159,26 +152,7 @@ class Pipeline:
                     if character.id in thumbs:
                         names[f"thumbnail {character.id}"] = out / f"{stem}.{character.id}.jpg"
             _refuse_overwriting_input(source, names.values())
-            texts = {
-                "srt": WRITERS["srt"](cues, transcript),
-                "vtt": WRITERS["vtt"](cues, transcript),
-                "ass": WRITERS["ass"](cues, transcript, width, height),
-            }
-            subtitle_tracks = []
-            if cues:
-                for kind, title in (
-                    ("srt", "speaker-labelled (SRT)"),
-                    ("ass", "speakers in colour (ASS)"),
-                ):
-                    sub_path = work / f"subtitles.{kind}"
-                    sub_path.write_text(texts[kind], encoding="utf-8")
-                    subtitle_tracks.append(SubtitleTrack(sub_path, language, title))
-            else:
-                log.warning(
-                    "%s: no speech found, so the master carries no subtitle streams",
-                    source.path.name,
-                )
-            self._timed("mux", lambda: mux_subtitles(master_tmp, subtitle_tracks, names["master"]))
+            self._timed("mux", lambda: publish(master_tmp, texts, language, names["master"], work))
             for kind, text in texts.items():
                 write_atomic(names[kind], text)
             write_atomic(names["transcript"], transcript.to_json())

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import pysubs2
 
-from sync.cues import Cue
+from sync.cues import Cue, wrap
 from sync.transcript import Transcript
 
 # One colour per character, in order of first appearance (ASS styles, report lanes).
@@ -32,13 +32,35 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in text.replace("\n", " ") if ch.isprintable())
 
 
-def to_srt(cues: Sequence[Cue], transcript: Transcript) -> str:
+def _label(transcript: Transcript, speaker: str | None) -> str:
+    name = transcript.speaker_name(speaker)
+    return f"{_plain(name).upper()}: " if name else ""
+
+
+def to_srt(cues: Sequence[Cue], transcript: Transcript, width: int = 42) -> str:
+    """SRT: ``NAME:`` where the speaker changes; dialogue dashes where two share a cue.
+
+    A label counts in the line's length, as a caption editor counts it: a labelled cue
+    is wrapped again, label included, where it then fits ``width``."""
     blocks = []
+    previous: str | None = None
     for number, cue in enumerate(cues, 1):
         lines = [_plain(line) for line in cue.lines]
-        name = transcript.speaker_name(cue.speaker)
-        if name:
-            lines[0] = f"{_plain(name).upper()}: {lines[0]}"
+        if cue.dialogue:
+            lines = [
+                f"- {_label(transcript, voice)}{line}"
+                for voice, line in zip(cue.voices, lines, strict=True)
+            ]
+            previous = cue.voices[-1]
+        else:
+            label = _label(transcript, cue.speaker) if cue.speaker != previous else ""
+            if label:
+                lines[0] = label + lines[0]
+            if len(lines[0]) > width:
+                wrapped = wrap(" ".join(lines), width, max(2, len(lines)))
+                if all(len(line) <= width for line in wrapped):
+                    lines = list(wrapped)
+            previous = cue.speaker
         timing = f"{timecode(cue.start, ',')} --> {timecode(cue.end, ',')}"
         blocks.append(f"{number}\n{timing}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
@@ -48,18 +70,38 @@ def to_vtt(cues: Sequence[Cue], transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for number, cue in enumerate(cues, 1):
         lines = [html.escape(_plain(line), quote=False) for line in cue.lines]
-        name = transcript.speaker_name(cue.speaker)
-        if name:
-            voice = html.escape(_plain(name), quote=False)
-            lines[0] = f"<v {voice}>{lines[0]}"
+        if cue.dialogue:
+            lines = [
+                f"{_voice(transcript, voice)}- {line}"
+                for voice, line in zip(cue.voices, lines, strict=True)
+            ]
+        else:
+            lines[0] = _voice(transcript, cue.speaker) + lines[0]
         timing = f"{timecode(cue.start, '.')} --> {timecode(cue.end, '.')}"
         blocks.append(f"{number}\n{timing}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
 
 
+def _voice(transcript: Transcript, speaker: str | None) -> str:
+    name = transcript.speaker_name(speaker)
+    if not name:
+        return ""
+    # a voice annotation ends at ">": escaped, as every other piece of film or user text
+    return f"<v {html.escape(_plain(name), quote=False)}>"
+
+
+# ASS has no escape for braces or backslashes: "{" would open an override block (hiding the
+# words) and "\N", "\h" would become breaks. Look-alike characters keep the text readable.
+_ASS_SAFE = str.maketrans({"{": "\uff5b", "}": "\uff5d", "\\": "\u29f5"})
+
+
 def _ass_text(text: str) -> str:
-    # ASS has no escape for braces: they would start override tags and hide the words.
-    return _plain(text).replace("{", "(").replace("}", ")").replace("\\", "/")
+    return _plain(text).translate(_ASS_SAFE)
+
+
+def _ass_colour(hex_colour: str) -> str:
+    red, green, blue = (hex_colour[i : i + 2] for i in (1, 3, 5))
+    return f"&H{blue}{green}{red}&"
 
 
 def to_ass(
@@ -77,14 +119,26 @@ def to_ass(
         red, green, blue = (int(speaker_colour(index)[i : i + 2], 16) for i in (1, 3, 5))
         style.primarycolor = pysubs2.Color(red, green, blue)
         subs.styles[_ass_text(speaker.name).replace(",", " ")] = style
+    index = {s.id: i for i, s in enumerate(transcript.speakers)}
     for cue in cues:
         name = transcript.speaker_name(cue.speaker)
         style = _ass_text(name).replace(",", " ") if name else "Default"
+        lines = [_ass_text(line) for line in cue.lines]
+        if cue.dialogue:  # each line in its own speaker's colour
+            lines = [
+                (
+                    f"{{\\c{_ass_colour(speaker_colour(index[voice]))}}}"
+                    if voice in index
+                    else "{\\c&HFFFFFF&}"
+                )
+                + f"- {line}"
+                for voice, line in zip(cue.voices, lines, strict=True)
+            ]
         subs.append(
             pysubs2.SSAEvent(
                 start=round(cue.start * 1000),
                 end=round(cue.end * 1000),
-                text=r"\N".join(_ass_text(line) for line in cue.lines),
+                text=r"\N".join(lines),
                 style=style,
                 name=_ass_text(name) if name else "",
             )

@@ -260,3 +260,36 @@ def age_frames(frames: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
 def age():
     """``age(frames, seed=0)``: the frames as an old print (monochrome, grain, flicker, dust)."""
     return age_frames
+
+
+# -- the dialogue archive and corpus (tests/corpus.py, tests/pgserver.py) --------------------
+def _helper(name: str):
+    """A helper module beside this file, loaded by path (tests/ is not a package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        f"reelscribe_tests_{name}", Path(__file__).with_name(f"{name}.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_corpus = _helper("corpus")
+_pgserver = _helper("pgserver")
+postgres_url = _pgserver.postgres_url  # session fixture: a real server on loopback
+postgres_db = _pgserver.postgres_db  # a fresh database on it, per test
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """tests/corpus.py: transcripts from the real media's ground truth, ``write_run()``."""
+    return _corpus
+
+
+@pytest.fixture(scope="session")
+def real_transcripts(media, corpus):
+    """Transcripts of the real media (pyannote call, a GRID sentence, the NOTLD excerpts)."""
+    return corpus.real_transcripts(media)

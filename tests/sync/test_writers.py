@@ -66,3 +66,87 @@ def test_ass_has_one_style_per_character():
     assert [e.style for e in parsed] == ["Ben", "Barbra", "Default"]
     assert "braces" in parsed[1].plaintext  # braces in film text must not hide the words
     assert parsed.info["PlayResX"] == "720"
+
+
+# -- labels where the speaker changes, dialogue cues, TTML, text that looks like markup ---------
+import xml.etree.ElementTree as ET  # noqa: E402
+
+from sync.ttml import TT, TTM, XML, to_ttml  # noqa: E402
+
+SPEAKERS = (Speaker("S1", "Ben"), Speaker("S2", "Barbra"))
+
+
+def test_srt_names_the_speaker_only_where_it_changes_and_dashes_a_shared_cue():
+    lines = (
+        one_line("Get inside the house.", 1.0, "S1"),
+        one_line("Now, before they see us.", 4.0, "S1"),
+        one_line("Is he dead?", 8.0, "S2"),
+        one_line("Yes.", 9.4, "S1"),
+    )
+    cues = build_cues(lines)
+    assert [c.dialogue for c in cues] == [False, False, True]
+    parsed = pysubs2.SSAFile.from_string(to_srt(cues, transcript_with(lines, SPEAKERS)), "srt")
+    assert [e.plaintext for e in parsed] == [
+        "BEN: Get inside the house.",
+        "Now, before they see us.",  # same speaker: no label again
+        "- BARBRA: Is he dead?\n- BEN: Yes.",
+    ]
+    vtt = to_vtt(cues, transcript_with(lines, SPEAKERS))
+    assert "<v Barbra>- Is he dead?\n<v Ben>- Yes." in vtt
+    assert "<v Ben>Now, before they see us." in vtt  # voice tags on every cue
+
+
+def test_ass_keeps_backslashes_and_braces_as_text_and_colours_a_shared_cue():
+    lines = (one_line(r"C:\N\h path {\b1} here", 1.0, "S1"), one_line("Is he dead?", 8.0, "S2"))
+    lines += (one_line("Yes.", 9.4, "S1"),)
+    transcript = transcript_with(lines, SPEAKERS)
+    text = to_ass(build_cues(lines), transcript)
+    parsed = pysubs2.SSAFile.from_string(text)
+    first = parsed[0]
+    assert "\\" not in first.text and "{" not in first.text  # nothing an override could start
+    assert "\n" not in first.plaintext and "path" in first.plaintext and "b1" in first.plaintext
+    shared = parsed[1].text
+
+    def tag(c):
+        return f"{{\\c&H{c.b:02X}{c.g:02X}{c.r:02X}&}}"
+
+    ben, barbra = (parsed.styles[n].primarycolor for n in ("Ben", "Barbra"))
+    assert shared == f"{tag(barbra)}- Is he dead?\\N{tag(ben)}- Yes."
+
+
+def test_ttml_parses_back_with_an_agent_per_speaker_and_markup_as_text():
+    lines = (
+        one_line("<script>alert(1)</script> & more", 1.0, "S1"),
+        one_line("Is he dead?", 8.0, "S2"),
+        one_line("Yes.", 9.4, "S1"),
+        one_line("Who is there?", 14.0),
+    )
+    speakers = (Speaker("S1", 'Ben "<b>"'), Speaker("S2", "Barbra"))
+    cues = build_cues(lines)
+    root = ET.fromstring(to_ttml(cues, transcript_with(lines, speakers)))
+    assert root.tag == f"{{{TT}}}tt" and root.get(f"{{{XML}}}lang") == "en"
+    assert root.get("{http://www.w3.org/ns/ttml#parameter}profile").endswith("imsc1/text")
+    agents = {
+        a.get(f"{{{XML}}}id"): a.find(f"{{{TTM}}}name").text for a in root.iter(f"{{{TTM}}}agent")
+    }
+    assert sorted(agents.values()) == ["Barbra", 'Ben "<b>"']
+    ps = list(root.iter(f"{{{TT}}}p"))
+    assert len(ps) == len(cues) == 3
+    assert agents[ps[0].get(f"{{{TTM}}}agent")] == 'Ben "<b>"'
+    assert "".join(ps[0].itertext()) == "<script>alert(1)</script> & more"
+    shared = [(agents[s.get(f"{{{TTM}}}agent")], s.text) for s in ps[1].iter(f"{{{TT}}}span")]
+    assert shared == [("Barbra", "- Is he dead?"), ('Ben "<b>"', "- Yes.")]
+    assert ps[2].get(f"{{{TTM}}}agent") is None  # unattributed: no agent, no guess
+    assert ps[0].get("begin") == "00:00:01.000"
+
+
+def test_a_label_counts_in_the_srt_line_length():
+    text = "Get back inside the house and lock the door"  # 43 characters: two lines
+    lines = (one_line(text, 1.0, "S1"),)
+    transcript = transcript_with(lines, (Speaker("S1", "Benjamin"),))
+    cues = build_cues(lines)
+    assert all(len(line) <= 42 for line in cues[0].lines)
+    (event,) = pysubs2.SSAFile.from_string(to_srt(cues, transcript, 30), "srt")
+    assert event.plaintext.startswith("BENJAMIN: Get back")
+    assert all(len(line) <= 30 for line in event.plaintext.splitlines())
+    assert event.plaintext.replace("\n", " ") == "BENJAMIN: " + text
