@@ -8,8 +8,9 @@ passes the film through untouched (this is what ``--no-restore`` gives).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from restore.errors import UsageError
@@ -27,22 +28,62 @@ PICTURE_STEPS: dict[str, Callable[[], Step]] = {}
 SOUND_STEPS: dict[str, Callable[[], Step]] = {}
 
 
+class _Lazy:
+    """A registry entry that imports its step's module (OpenCV, torch) only when used."""
+
+    def __init__(self, module: str, cls: str) -> None:
+        self.module, self.cls = module, cls
+
+    def _class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.cls)
+
+    def options_type(self) -> type:
+        return self._class().Options
+
+    def __call__(self, **settings: object) -> Step:
+        return self._class()(**settings)
+
+
+PICTURE_STEPS.update(
+    {
+        "deflicker": _Lazy("restore.deflicker", "Deflicker"),
+        "scratch": _Lazy("restore.scratch", "Scratch"),
+        "dust": _Lazy("restore.dust", "Dust"),
+        "denoise": _Lazy("restore.denoise", "Denoise"),
+        "stabilise": _Lazy("restore.stabilise", "Stabilise"),
+        "colour": _Lazy("restore.colour", "Colour"),
+        "learned": _Lazy("restore.learned", "Learned"),
+    }
+)
+
+
 @dataclass(frozen=True)
 class RestoreOptions:
     picture: tuple[str, ...] = ()
     """Picture steps, in order (names from ``PICTURE_STEPS``)."""
     sound: tuple[str, ...] = ()
     """Sound steps, in order (names from ``SOUND_STEPS``)."""
+    picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
+    preset: str | None = None
+    """The preset the picture chain came from (for the manifest), if any."""
 
 
 class Chain:
-    def __init__(self, names: tuple[str, ...], registry: dict[str, Callable[[], Step]], kind: str):
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        registry: dict[str, Callable[..., Step]],
+        kind: str,
+        settings: Mapping[str, Mapping[str, object]] | None = None,
+    ):
         unknown = [n for n in names if n not in registry]
         if unknown:
             known = ", ".join(sorted(registry)) or "none yet"
             raise UsageError(f"unknown {kind} restoration step {unknown[0]!r} (known: {known})")
         self.kind = kind
-        self.steps = [registry[name]() for name in names]
+        settings = settings or {}
+        self.steps = [registry[name](**settings.get(name, {})) for name in names]
 
     def process(self, items: Iterator) -> Iterator:
         for step in self.steps:
@@ -54,7 +95,7 @@ class Chain:
 
 
 def picture_chain(options: RestoreOptions) -> Chain:
-    return Chain(options.picture, PICTURE_STEPS, "picture")
+    return Chain(options.picture, PICTURE_STEPS, "picture", options.picture_settings)
 
 
 def sound_chain(options: RestoreOptions) -> Chain:
