@@ -8,14 +8,15 @@ passes the film through untouched (this is what ``--no-restore`` gives).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
 from restore.clicks import Declick
-from restore.denoise import Denoise
 from restore.errors import UsageError
+from restore.hiss import Dehiss
 from restore.hum import Dehum
 from restore.loudness import Loudness, LoudnessOptions
 
@@ -32,11 +33,40 @@ PICTURE_STEPS: dict[str, Callable[[], Step]] = {}
 SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
     "clicks": lambda options: Declick(),
     "hum": lambda options: Dehum(),
-    "denoise": lambda options: Denoise(),
+    "denoise": lambda options: Dehiss(),
     "loudness": lambda options: Loudness(LoudnessOptions(target=options.loudness)),
 }
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
+
+
+class _Lazy:
+    """A registry entry that imports its step's module (OpenCV, torch) only when used."""
+
+    def __init__(self, module: str, cls: str) -> None:
+        self.module, self.cls = module, cls
+
+    def _class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.cls)
+
+    def options_type(self) -> type:
+        return self._class().Options
+
+    def __call__(self, **settings: object) -> Step:
+        return self._class()(**settings)
+
+
+PICTURE_STEPS.update(
+    {
+        "deflicker": _Lazy("restore.deflicker", "Deflicker"),
+        "scratch": _Lazy("restore.scratch", "Scratch"),
+        "dust": _Lazy("restore.dust", "Dust"),
+        "denoise": _Lazy("restore.denoise", "Denoise"),
+        "stabilise": _Lazy("restore.stabilise", "Stabilise"),
+        "colour": _Lazy("restore.colour", "Colour"),
+        "learned": _Lazy("restore.learned", "Learned"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,10 @@ class RestoreOptions:
     would ring through, loudness last, on what the master will carry."""
     loudness: float = -23.0
     """Integrated loudness (LUFS) the ``loudness`` step brings the master to."""
+    picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
+    preset: str | None = None
+    """The preset the picture chain came from (for the manifest), if any."""
 
     @classmethod
     def none(cls) -> RestoreOptions:
@@ -56,13 +90,20 @@ class RestoreOptions:
 
 
 class Chain:
-    def __init__(self, names: tuple[str, ...], registry: dict[str, Callable[[], Step]], kind: str):
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        registry: dict[str, Callable[..., Step]],
+        kind: str,
+        settings: Mapping[str, Mapping[str, object]] | None = None,
+    ):
         unknown = [n for n in names if n not in registry]
         if unknown:
             known = ", ".join(sorted(registry)) or "none yet"
             raise UsageError(f"unknown {kind} restoration step {unknown[0]!r} (known: {known})")
         self.kind = kind
-        self.steps = [registry[name]() for name in names]
+        settings = settings or {}
+        self.steps = [registry[name](**settings.get(name, {})) for name in names]
 
     def process(self, items: Iterator) -> Iterator:
         for step in self.steps:
@@ -74,7 +115,7 @@ class Chain:
 
 
 def picture_chain(options: RestoreOptions) -> Chain:
-    return Chain(options.picture, PICTURE_STEPS, "picture")
+    return Chain(options.picture, PICTURE_STEPS, "picture", options.picture_settings)
 
 
 def sound_chain(options: RestoreOptions) -> Chain:

@@ -132,6 +132,37 @@ def _restore_options(args: argparse.Namespace) -> RestoreOptions:
     return RestoreOptions(sound=names, loudness=args.loudness)
 
 
+def _picture_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preset",
+        default="archival",
+        choices=("archival", "access", "none"),
+        help="picture restoration: archival (repairs defects, keeps grain; the default), "
+        "access (cleaner, steadier viewing copy), none",
+    )
+    parser.add_argument(
+        "--steps",
+        metavar="LIST",
+        help="picture steps to run, in order, e.g. deflicker,dust "
+        "(deflicker, scratch, dust, denoise, stabilise, colour)",
+    )
+    parser.add_argument(
+        "--learn-from",
+        type=Path,
+        metavar="PAIRS",
+        help="experimental: train a small model on reference frames (a folder named by frame "
+        "number, or with pairs.tsv) and apply it to the whole film, after the other steps",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="STEP.PARAM=VALUE",
+        help="a picture step's setting, e.g. denoise.strength=0.8 (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelscribe",
@@ -161,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
     _sound_options(run)
+    _picture_options(run)
     run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
@@ -174,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore = command("restore", "restoration only (picture and sound)", speech=False)
     restore.add_argument("-o", "--output", type=Path, required=True, help="the master, MASTER.mkv")
     _sound_options(restore)
+    _picture_options(restore)
 
     transcribe = command("transcribe", "speech only, on the sound as it is")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="OUT.json")
@@ -369,6 +402,24 @@ def _options(args: argparse.Namespace):
             allow_download=args.download,
         )
     restore = _restore_options(args)  # the default chain; --no-restore keeps it empty
+    if hasattr(args, "preset") and not getattr(args, "no_restore", False):
+        from restore.picture import picture_plan
+
+        preset = None if args.preset == "none" else args.preset
+        sets = tuple(args.settings)
+        if args.learn_from is not None:
+            sets += (
+                f"learned.pairs={args.learn_from}",
+                f"learned.film={args.input}",
+                f"learned.fps={args.fps or ''}",
+            )
+        names, settings = picture_plan(preset, args.steps, sets)
+        if args.learn_from is not None and "learned" not in names:
+            names += ("learned",)
+            settings = {**settings, "learned": picture_plan(None, "learned", sets)[1]["learned"]}
+        restore = dataclasses.replace(
+            restore, picture=names, picture_settings=settings, preset=preset
+        )
     faces = None
     if getattr(args, "command", None) in ("run", "batch") and not args.no_faces:
         faces = FaceOptions(

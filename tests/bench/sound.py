@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
 from restore.chain import RestoreOptions, sound_chain  # noqa: E402
-from restore.denoise import Denoise, DenoiseOptions  # noqa: E402
+from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.options import TranscribeOptions  # noqa: E402
@@ -241,7 +241,7 @@ def hum_and_speed_table() -> None:
                     f"{r['before']['lufs']} -> {r['after']['lufs']} LUFS, {r['after']['dbtp']} dBTP"
                 )
             print(f"| {target} Hz {layout} | {'+'.join(steps)} | {60 / seconds:.0f} | {note} |")
-        gate = Denoise(DenoiseOptions(engine="noisereduce"))
+        gate = Dehiss(HissOptions(engine="noisereduce"))
         _, seconds = timed(
             lambda g=gate, a=aged, t=target, lay=layout: list(g.process(blocks(a, t, lay)))
         )

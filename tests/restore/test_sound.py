@@ -7,7 +7,7 @@ import pytest
 
 from restore.chain import RestoreOptions, sound_chain
 from restore.clicks import Declick
-from restore.denoise import Denoise, DenoiseOptions
+from restore.hiss import Dehiss, HissOptions
 from restore.hum import Dehum, find_hum, prominence, spectrum
 from restore.loudness import Loudness, measure
 from restore.media import AudioBlock, iter_audio, open_source
@@ -131,7 +131,7 @@ def test_clicks_streaming_equals_one_block(age_sound_fn):
 def test_hiss_is_reduced_from_a_profile_of_the_quiet_passages(engine, age_sound_fn):
     clean = voice(8.0)
     aged, _ = age_sound_fn(clean, RATE, snr_db=10, hum_hz=None)
-    step = Denoise(DenoiseOptions(engine=engine))
+    step = Dehiss(HissOptions(engine=engine))
     out = run(step, aged)
     # sample for sample against the clean signal: afftdn's delay is taken back out
     assert si_sdr(clean, out) > si_sdr(clean, aged) + 2  # the gentle default
@@ -142,9 +142,9 @@ def test_hiss_is_reduced_from_a_profile_of_the_quiet_passages(engine, age_sound_
 @pytest.mark.parametrize("engine", ["afftdn", "noisereduce"])
 def test_hiss_streaming_equals_one_block(engine, age_sound_fn):
     aged, _ = age_sound_fn(voice(4.0), RATE, snr_db=15, hum_hz=None)
-    options = DenoiseOptions(engine=engine)
-    whole = run(Denoise(options), aged, block=aged.shape[1])
-    streamed = run(Denoise(options), aged, block=12000)
+    options = HissOptions(engine=engine)
+    whole = run(Dehiss(options), aged, block=aged.shape[1])
+    streamed = run(Dehiss(options), aged, block=12000)
     assert si_sdr(whole, streamed) > 40
 
 
