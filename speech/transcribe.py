@@ -13,6 +13,7 @@ from restore.tap import SPEECH_RATE
 from speech.engines import ENGINES
 from speech.lines import clamp, guard, split_lines
 from speech.options import TranscribeOptions
+from speech.timing import trim_word_ends
 from speech.types import SpeechResult
 from speech.windows import iter_windows
 
@@ -71,6 +72,7 @@ def transcribe_wav(
                 log.info("detected language %s (p=%.2f)", language, prob)
         found, outside = clamp(found, round(offset + len(audio) / rate, 3))
         kept, removed = guard(found)
+        kept = trim_word_ends(kept, audio, rate, offset)
         if outside:
             removed["beyond the audio"] = outside
         for reason, count in removed.items():
