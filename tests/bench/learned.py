@@ -16,36 +16,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from restore.learned import LearnedOptions, Model, load_pairs
+from restore.learned import LearnedOptions, Model, load_pairs, scores
 
 MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "film"
-
-
-def scores(image: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> tuple[float, ...]:
-    """PSNR (RGB), PSNR (luma), mean delta E (CIE76), mean chroma error: image vs reference."""
-
-    def psnr(a: np.ndarray, b: np.ndarray) -> float:
-        mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
-        return 10 * np.log10(255**2 / max(mse, 1e-10))
-
-    def luma(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0]
-
-    def lab(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-
-    a, b = lab(image)[valid], lab(reference)[valid]
-    delta_e = float(np.sqrt(((a - b) ** 2).sum(-1)).mean())
-    chroma = float(np.sqrt(((a[:, 1:] - b[:, 1:]) ** 2).sum(-1)).mean())
-    return (
-        psnr(image[valid], reference[valid]),
-        psnr(luma(image)[valid], luma(reference)[valid]),
-        delta_e,
-        chroma,
-    )
 
 
 def main() -> None:

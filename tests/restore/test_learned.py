@@ -112,3 +112,63 @@ def test_a_bad_pairs_folder_is_one_clear_line(tmp_path, clip, capsys):
         main(["restore", str(tmp_path / "in.mkv"), "-o", str(out), "--learn-from", str(empty)]) == 2
     )
     assert "no reference images" in capsys.readouterr().err
+
+
+def test_the_step_learns_from_a_film_and_its_pairs_folder(tmp_path):
+    """A monochrome image-sequence film, two of its frames coloured (one smaller, as a
+    reference from another source often is): every frame comes out, in order, coloured,
+    and the manifest says what was learned."""
+    from restore.learned import Learned
+    from restore.media import iter_frames, open_source
+
+    film, refs = tmp_path / "film", tmp_path / "refs"
+    film.mkdir()
+    refs.mkdir()
+    truths = {}
+    for index in range(6):
+        gray, truths[index] = _scene(10 + index)
+        cv2.imwrite(str(film / f"{index:04d}.png"), gray[..., ::-1])
+    cv2.imwrite(str(refs / "a.png"), truths[1][..., ::-1])
+    small = cv2.resize(truths[3], (102, 77), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(refs / "b.png"), small[..., ::-1])
+    (refs / "pairs.tsv").write_text("reference\tframe\na.png\t1\nb.png\t3\n")
+
+    step = Learned(pairs=str(refs), film=str(film), fps="24", steps=200, device="cpu")
+    out = list(step.process(iter_frames(open_source(film, fps="24"))))
+    assert [frame.index for frame in out] == list(range(6))
+    held_out = out[5].rgb()
+    grey = np.stack([cv2.imread(str(film / "0005.png"), cv2.IMREAD_GRAYSCALE)] * 3, axis=-1)
+    assert _chroma_error(held_out, truths[5]) < 0.5 * _chroma_error(grey, truths[5])
+    report = step.report()
+    assert [p["frame"] for p in report["pairs"]] == [1, 3]
+    # (the smaller reference lost the grain, so it matches less closely)
+    assert all(p["registration_agreement"] > 0.9 for p in report["pairs"])
+    assert report["training_loss"] > 0 and report["training_seconds"] >= 0
+    assert report["frames"] == 6
+
+
+@pytest.mark.slow
+def test_a_bomb_leave_one_out_colours_unseen_frames_closer(media):
+    """The real test: each of the a-bomb clip's 4 hand-coloured references held out in
+    turn, learned from the other 3. On the mean, the held-out frames' colour error drops
+    and luma is untouched (one fold, a close-up unlike the others, gets worse: see
+    docs/benchmarks.md, so no fold is asserted alone)."""
+    from restore.learned import load_pairs, scores
+
+    options = LearnedOptions(
+        pairs=str(media / "film" / "a-bomb_references"),
+        film=str(media / "film" / "a-bomb_blast_effects_part.mp4"),
+        device="cpu",
+    )
+    pairs = load_pairs(options)
+    assert len(pairs) == 4 and min(p.agreement for p in pairs) > 0.95
+    before, after = [], []
+    for held in pairs:
+        model = Model(options)
+        model.train([p for p in pairs if p is not held])
+        before.append(scores(held.degraded, held.reference, held.valid))
+        after.append(scores(model.apply(held.degraded), held.reference, held.valid))
+    before, after = np.mean(before, axis=0), np.mean(after, axis=0)
+    assert after[2] < before[2] - 1.5  # mean delta E, measured 16.6 -> 13.5
+    assert after[0] > before[0] + 0.5  # PSNR, measured 20.9 -> 22.6 dB
+    assert abs(after[1] - before[1]) < 0.1  # luma PSNR: the film's luma is kept
