@@ -78,7 +78,7 @@ class LearnedOptions:
             read_pairs(Path(self.pairs))  # a bad folder is told before any frame is read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pair:
     index: int  # the film frame
     degraded: np.ndarray  # the film frame, RGB uint8
@@ -174,21 +174,29 @@ def load_pairs(options: LearnedOptions) -> list[Pair]:
         if reference is None:
             raise MediaError(path, "is not an image OpenCV can read")
         warped, valid = register(reference[..., ::-1].copy(), frames[index])
-        pair = Pair(index, frames[index], warped, valid, agreement(warped, frames[index], valid))
-        if pair.agreement < options.min_agreement:
-            log.warning(
-                "%s: registered onto frame %d with luma correlation %.2f only; not learned from",
-                path.name,
-                index,
-                pair.agreement,
-            )
-            continue
-        pairs.append(pair)
-    if not pairs:
-        raise UsageError(
-            f"--learn-from {options.pairs}: no reference could be registered onto its film frame"
+        pairs.append(
+            Pair(index, frames[index], warped, valid, agreement(warped, frames[index], valid))
         )
     return pairs
+
+
+def trusted(pairs: list[Pair], options: LearnedOptions) -> list[Pair]:
+    """The pairs whose registration can be trusted (the others are logged)."""
+    kept = [p for p in pairs if p.agreement >= options.min_agreement]
+    for pair in pairs:
+        if pair.agreement < options.min_agreement:
+            log.warning(
+                "the reference for frame %d matches it with luma correlation %.2f only: "
+                "not learned from (a wrong frame number, or another picture?)",
+                pair.index,
+                pair.agreement,
+            )
+    if not kept:
+        raise UsageError(
+            f"--learn-from {options.pairs}: no reference matches its film frame "
+            f"(luma correlation below {options.min_agreement} after registration)"
+        )
+    return kept
 
 
 def agreement(reference: np.ndarray, frame: np.ndarray, valid: np.ndarray) -> float:
@@ -364,10 +372,16 @@ class Learned(PictureStep):
 
     def run(self, items: Iterator[Picture]) -> Iterator[Picture]:
         started = time.perf_counter()
-        pairs = load_pairs(self.options)
+        loaded = load_pairs(self.options)
+        pairs = trusted(loaded, self.options)
         model = Model(self.options)
         model.train(pairs)
         self._trained = {
+            "left_out": [
+                {"frame": p.index, "registration_agreement": round(p.agreement, 4)}
+                for p in loaded
+                if p.agreement < self.options.min_agreement
+            ],
             "pairs": [
                 {
                     "frame": p.index,

@@ -116,9 +116,10 @@ def test_a_bad_pairs_folder_is_one_clear_line(tmp_path, clip, capsys):
 
 def test_the_step_learns_from_a_film_and_its_pairs_folder(tmp_path):
     """A monochrome image-sequence film, two of its frames coloured (one smaller, as a
-    reference from another source often is): every frame comes out, in order, coloured,
-    and the manifest says what was learned."""
-    from restore.learned import Learned
+    reference from another source often is), and a third under a wrong frame number:
+    every frame comes out, in order, coloured; the wrong one is left out; the manifest
+    says what was learned."""
+    from restore.learned import Learned, load_pairs, trusted
     from restore.media import iter_frames, open_source
 
     film, refs = tmp_path / "film", tmp_path / "refs"
@@ -131,7 +132,9 @@ def test_the_step_learns_from_a_film_and_its_pairs_folder(tmp_path):
     cv2.imwrite(str(refs / "a.png"), truths[1][..., ::-1])
     small = cv2.resize(truths[3], (102, 77), interpolation=cv2.INTER_AREA)
     cv2.imwrite(str(refs / "b.png"), small[..., ::-1])
-    (refs / "pairs.tsv").write_text("reference\tframe\na.png\t1\nb.png\t3\n")
+    # a third names the wrong frame: it shows frame 0, not 4
+    cv2.imwrite(str(refs / "c.png"), truths[0][..., ::-1])
+    (refs / "pairs.tsv").write_text("reference\tframe\na.png\t1\nb.png\t3\nc.png\t4\n")
 
     step = Learned(pairs=str(refs), film=str(film), fps="24", steps=200, device="cpu")
     out = list(step.process(iter_frames(open_source(film, fps="24"))))
@@ -143,8 +146,12 @@ def test_the_step_learns_from_a_film_and_its_pairs_folder(tmp_path):
     assert [p["frame"] for p in report["pairs"]] == [1, 3]
     # (the smaller reference lost the grain, so it matches less closely)
     assert all(p["registration_agreement"] > 0.9 for p in report["pairs"])
+    assert [p["frame"] for p in report["left_out"]] == [4]
     assert report["training_loss"] > 0 and report["training_seconds"] >= 0
     assert report["frames"] == 6
+    loaded = load_pairs(LearnedOptions(pairs=str(refs), film=str(film), fps="24"))
+    with pytest.raises(UsageError, match="no reference matches"):
+        trusted([p for p in loaded if p.index == 4], LearnedOptions())
 
 
 @pytest.mark.slow
