@@ -6,10 +6,20 @@ The PAIRS folder (the contract): reference images named by the film frame they s
 (``000123.png``), or any names plus ``pairs.tsv`` (reference file, frame index). The
 degraded side is read from the film at those frames. A reference may differ in size and
 framing: it is registered onto the film frame (OpenCV's ECC, an affine fit on luma) and
-only the part it covers is learned from. The model is a small convolutional network
-(about 15 pixels of context) that predicts a correction of the frame's colours and
-detail; it trains on random crops of the pairs in a minute or so on the CPU (the GPU
-when there is one) and is applied frame by frame.
+only the part it covers is learned from (a reference whose luma, registered, does not
+match its frame is left out and the manifest says so).
+
+What is learned is colour only. A small network (two hidden layers of 16) predicts the
+chroma (Cr, Cb) of each pixel, at a quarter of the frame's size, from the frame's own luma
+content: brightness and local contrast at three scales, edges, height in the frame. The
+frame's luma (its grain and detail) is kept exactly as it is; only colour is added. It is
+trained with mirrored frames, brightness jitter and weight decay, so that a handful of
+references teach colours of *kinds* of content (sky, skin, scrub) rather than of these
+frames, in well under a minute on the CPU (the same code on the GPU with
+``device=cuda``), seeded so two runs give the same output.
+
+The step runs first in the chain (the CLI puts it there), so it learns from the frames as
+it sees them: the film as decoded. The classic steps then repair the coloured frames.
 """
 
 from __future__ import annotations
@@ -40,26 +50,41 @@ class LearnedOptions:
     """The film the degraded side is read from (the CLI sets it to the input)."""
     fps: str = ""
     """Frame rate, when the film is an image sequence."""
-    steps: int = 400
-    """Training steps (batches of crops)."""
-    crop: int = 64
-    """Side of the square training crops, in pixels."""
+    steps: int = 600
+    """Training steps (batches of pixels)."""
+    batch: int = 1024
+    """Pixels (at a quarter of the frame's size) per training step."""
+    hidden: int = 16
+    """Width of the two hidden layers (few parameters: a few references are not learnt by rote)."""
+    decay: float = 0.01
+    """Weight decay (AdamW)."""
+    jitter: float = 0.15
+    """Brightness jitter of the luma features in training (share, either way)."""
     device: str = "auto"
     """auto (CUDA when there is one), cpu or cuda."""
     seed: int = 0
+    min_agreement: float = 0.8
+    """A reference whose luma, registered, correlates less than this with its film frame
+    is left out (a wrong frame number, or a registration that failed)."""
 
     def __post_init__(self) -> None:
         check(10 <= self.steps <= 100_000, "learned", "steps must be 10 to 100000")
-        check(16 <= self.crop <= 512, "learned", "crop must be 16 to 512 pixels")
+        check(64 <= self.batch <= 65_536, "learned", "batch must be 64 to 65536")
+        check(4 <= self.hidden <= 256, "learned", "hidden must be 4 to 256")
+        check(0 <= self.decay <= 1, "learned", "decay must be 0 to 1")
+        check(0 <= self.jitter < 1, "learned", "jitter must be at least 0 and below 1")
         check(self.device in ("auto", "cpu", "cuda"), "learned", "device must be auto, cpu or cuda")
+        if self.pairs:
+            read_pairs(Path(self.pairs))  # a bad folder is told before any frame is read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pair:
     index: int  # the film frame
     degraded: np.ndarray  # the film frame, RGB uint8
     reference: np.ndarray  # the reference, registered onto the film frame, RGB uint8
     valid: np.ndarray  # where the reference covers the frame (bool H x W)
+    agreement: float  # correlation of the two lumas where covered, after registration
 
 
 def read_pairs(folder: Path) -> list[tuple[Path, int]]:
@@ -149,40 +174,120 @@ def load_pairs(options: LearnedOptions) -> list[Pair]:
         if reference is None:
             raise MediaError(path, "is not an image OpenCV can read")
         warped, valid = register(reference[..., ::-1].copy(), frames[index])
-        pairs.append(Pair(index, frames[index], warped, valid))
+        pairs.append(
+            Pair(index, frames[index], warped, valid, agreement(warped, frames[index], valid))
+        )
     return pairs
 
 
-def _network(torch):
-    nn = torch.nn
-
-    class Corrector(nn.Module):
-        """Frame in, frame out: the frame plus a learned correction (colour and detail)."""
-
-        def __init__(self, width: int = 24) -> None:
-            super().__init__()
-            self.body = nn.Sequential(
-                nn.Conv2d(3, width, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(width, width, 3, padding=2, dilation=2),
-                nn.ReLU(),
-                nn.Conv2d(width, width, 3, padding=4, dilation=4),
-                nn.ReLU(),
-                nn.Conv2d(width, 3, 1),
+def trusted(pairs: list[Pair], options: LearnedOptions) -> list[Pair]:
+    """The pairs whose registration can be trusted (the others are logged)."""
+    kept = [p for p in pairs if p.agreement >= options.min_agreement]
+    for pair in pairs:
+        if pair.agreement < options.min_agreement:
+            log.warning(
+                "the reference for frame %d matches it with luma correlation %.2f only: "
+                "not learned from (a wrong frame number, or another picture?)",
+                pair.index,
+                pair.agreement,
             )
+    if not kept:
+        raise UsageError(
+            f"--learn-from {options.pairs}: no reference matches its film frame "
+            f"(luma correlation below {options.min_agreement} after registration)"
+        )
+    return kept
 
-        def forward(self, x):
-            return x + self.body(x)
 
-    return Corrector()
+def agreement(reference: np.ndarray, frame: np.ndarray, valid: np.ndarray) -> float:
+    """How well a registered reference matches its film frame: correlation of the lumas."""
+    if valid.sum() < 16:
+        return 0.0
+    a = cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY)[valid].astype(np.float64)
+    b = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[valid].astype(np.float64)
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
-def _tensor(torch, rgb: np.ndarray, device):
-    return torch.from_numpy(rgb).to(device).permute(2, 0, 1).float().unsqueeze(0) / 255.0
+_SCALE = 4
+"""Chroma is predicted at a quarter of the frame's size (colour is smooth; the detail is
+the film's luma, kept as it is)."""
+
+
+def features(rgb: np.ndarray) -> np.ndarray:
+    """Per-pixel content at a quarter of the frame's size, from luma only: brightness at
+    three scales, local contrast at three scales, edges, and height in the frame."""
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    height, width = luma.shape
+    small = cv2.resize(
+        luma, (max(width // _SCALE, 1), max(height // _SCALE, 1)), interpolation=cv2.INTER_AREA
+    )
+    planes = [small]
+    for sigma in (1, 3, 9):
+        mean = cv2.GaussianBlur(small, (0, 0), sigma)
+        spread = cv2.GaussianBlur(small * small, (0, 0), sigma) - mean * mean
+        planes += [mean, np.sqrt(np.maximum(spread, 0))]
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
+    planes.append(cv2.GaussianBlur(np.hypot(gx, gy), (0, 0), 2))
+    rows = np.linspace(0, 1, small.shape[0], dtype=np.float32)[:, None]
+    planes.append(np.broadcast_to(rows, small.shape))
+    return np.stack(planes, axis=-1).astype(np.float32)
+
+
+FEATURES = 9
+
+
+def chroma(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The image's Cr, Cb (centred on 0, in [-0.5, 0.5]) at the features' size."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32) / 255 - 0.5
+    return cv2.resize(ycc[..., 1:], (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def coloured(rgb: np.ndarray, crcb: np.ndarray) -> np.ndarray:
+    """The frame with its own luma, untouched, and the given chroma (quarter size, upsampled
+    smoothly)."""
+    height, width = rgb.shape[:2]
+    smooth = cv2.GaussianBlur(crcb, (0, 0), 1)
+    full = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR)
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    ycc[..., 1:] = np.clip((full + 0.5) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def samples(pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
+    """Training samples: features of each film frame (and its mirror image) and the
+    reference's chroma, where the reference covers the frame."""
+    xs, ys = [], []
+    for pair in pairs:
+        for flip in (False, True):
+            degraded = pair.degraded[:, ::-1] if flip else pair.degraded
+            reference = pair.reference[:, ::-1] if flip else pair.reference
+            valid = pair.valid[:, ::-1] if flip else pair.valid
+            f = features(np.ascontiguousarray(degraded))
+            y = chroma(np.ascontiguousarray(reference), f.shape[:2])
+            size = (f.shape[1], f.shape[0])
+            covered = cv2.resize(valid.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+            keep = covered > 0.99
+            xs.append(f[keep])
+            ys.append(y[keep])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _network(torch, hidden: int):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Linear(FEATURES, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, 2),
+    )
 
 
 class Model:
-    """A trained corrector, ready to apply to frames."""
+    """A trained chroma predictor, ready to colour frames."""
 
     def __init__(self, options: LearnedOptions) -> None:
         import torch
@@ -193,53 +298,68 @@ class Model:
             raise UsageError("picture step learned: --device cuda, but no CUDA device is seen")
         self.device = torch.device("cuda" if want_cuda else "cpu")
         self.options = options
-        self.net = _network(torch).to(self.device)
+        torch.manual_seed(options.seed)
+        self.net = _network(torch, options.hidden).to(self.device)
         self.loss = float("nan")
 
     def train(self, pairs: list[Pair]) -> None:
         torch, o = self.torch, self.options
-        torch.manual_seed(o.seed)
         rng = np.random.default_rng(o.seed)
-        crops = []
-        for pair in pairs:
-            height, width = pair.degraded.shape[:2]
-            size = min(o.crop, height, width)
-            crops.append((pair, size, height, width))
-        optimiser = torch.optim.Adam(self.net.parameters(), lr=2e-3)
+        x_all, y_all = samples(pairs)
+        if len(x_all) == 0:
+            raise UsageError("--learn-from: no reference covers enough of its film frame")
+        x_all = torch.from_numpy(x_all).to(self.device)
+        y_all = torch.from_numpy(y_all).to(self.device)
+        optimiser = torch.optim.AdamW(self.net.parameters(), lr=3e-3, weight_decay=o.decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, o.steps)
         self.net.train()
+        losses = []
         for _ in range(o.steps):
-            xs, ys, ms = [], [], []
-            for _ in range(8):
-                pair, size, height, width = crops[int(rng.integers(len(crops)))]
-                top, left = (
-                    int(rng.integers(height - size + 1)),
-                    int(rng.integers(width - size + 1)),
-                )
-                window = (slice(top, top + size), slice(left, left + size))
-                flip = rng.random() < 0.5
-                x, y, m = pair.degraded[window], pair.reference[window], pair.valid[window]
-                if flip:
-                    x, y, m = x[:, ::-1], y[:, ::-1], m[:, ::-1]
-                xs.append(x)
-                ys.append(y)
-                ms.append(m)
-            x = torch.from_numpy(np.stack(xs)).to(self.device).permute(0, 3, 1, 2).float() / 255
-            y = torch.from_numpy(np.stack(ys)).to(self.device).permute(0, 3, 1, 2).float() / 255
-            m = torch.from_numpy(np.stack(ms)).to(self.device).unsqueeze(1).float()
-            loss = ((self.net(x) - y).abs() * m).sum() / (m.sum() * 3 + 1e-6)
+            pick = torch.from_numpy(rng.integers(0, len(x_all), o.batch)).to(self.device)
+            x = x_all[pick].clone()
+            # exposure differs from shot to shot: jitter the brightness of the luma features
+            gain = rng.uniform(1 - o.jitter, 1 + o.jitter, (o.batch, 1)).astype(np.float32)
+            x[:, :-1] *= torch.from_numpy(gain).to(self.device)
+            loss = torch.nn.functional.smooth_l1_loss(self.net(x), y_all[pick], beta=0.02)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
-            self.loss = float(loss.detach())
+            losses.append(float(loss.detach()))
+        self.loss = float(np.mean(losses[-max(len(losses) // 10, 1) :]))
         self.net.eval()
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
         torch = self.torch
+        f = features(rgb)
         with torch.no_grad():
-            out = self.net(_tensor(torch, rgb, self.device))[0].clamp(0, 1)
-        return (out.permute(1, 2, 0).mul(255).add(0.5).byte().cpu().numpy()).copy()
+            x = torch.from_numpy(f.reshape(-1, FEATURES)).to(self.device)
+            crcb = self.net(x).cpu().numpy().reshape(*f.shape[:2], 2)
+        return coloured(rgb, crcb)
+
+
+def scores(image: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> tuple[float, ...]:
+    """PSNR (RGB), PSNR (luma), mean delta E (CIE76), mean chroma error: image vs reference."""
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
+        return 10 * np.log10(255**2 / max(mse, 1e-10))
+
+    def luma(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0]
+
+    def lab(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+
+    a, b = lab(image)[valid], lab(reference)[valid]
+    delta_e = float(np.sqrt(((a - b) ** 2).sum(-1)).mean())
+    chroma = float(np.sqrt(((a[:, 1:] - b[:, 1:]) ** 2).sum(-1)).mean())
+    return (
+        psnr(image[valid], reference[valid]),
+        psnr(luma(image)[valid], luma(reference)[valid]),
+        delta_e,
+        chroma,
+    )
 
 
 class Learned(PictureStep):
@@ -252,13 +372,27 @@ class Learned(PictureStep):
 
     def run(self, items: Iterator[Picture]) -> Iterator[Picture]:
         started = time.perf_counter()
-        pairs = load_pairs(self.options)
+        loaded = load_pairs(self.options)
+        pairs = trusted(loaded, self.options)
         model = Model(self.options)
         model.train(pairs)
         self._trained = {
-            "pairs": [p.index for p in pairs],
+            "left_out": [
+                {"frame": p.index, "registration_agreement": round(p.agreement, 4)}
+                for p in loaded
+                if p.agreement < self.options.min_agreement
+            ],
+            "pairs": [
+                {
+                    "frame": p.index,
+                    "registration_agreement": round(p.agreement, 4),
+                    "share_covered": round(float(p.valid.mean()), 4),
+                }
+                for p in pairs
+            ],
+            "learns": "chroma only (Cr, Cb from luma content); the film's luma is kept",
             "device": str(model.device),
-            "final_loss": round(model.loss, 5),
+            "training_loss": round(model.loss, 6),
             "training_seconds": round(time.perf_counter() - started, 1),
         }
         log.info(

@@ -150,8 +150,9 @@ def _picture_options(parser: argparse.ArgumentParser) -> None:
         "--learn-from",
         type=Path,
         metavar="PAIRS",
-        help="experimental: train a small model on reference frames (a folder named by frame "
-        "number, or with pairs.tsv) and apply it to the whole film, after the other steps",
+        help="colour a monochrome film from a few coloured reference frames (a folder named by "
+        "frame number, or with pairs.tsv): a small model learns colour from content; the "
+        "film's luma is kept. Runs first in the chain, in place of the colour step",
     )
     parser.add_argument(
         "--set",
@@ -415,7 +416,9 @@ def _options(args: argparse.Namespace):
             )
         names, settings = picture_plan(preset, args.steps, sets)
         if args.learn_from is not None and "learned" not in names:
-            names += ("learned",)
+            # first: it learns from the film as decoded, so it must see the frames that way;
+            # the references set the colours, so the fading correction (colour) stands down
+            names = ("learned", *(name for name in names if name != "colour"))
             settings = {**settings, "learned": picture_plan(None, "learned", sets)[1]["learned"]}
         restore = dataclasses.replace(
             restore, picture=names, picture_settings=settings, preset=preset
