@@ -43,6 +43,12 @@ _NO_SPACES = {"zh", "ja", "th", "lo", "km", "my", "yue", "bo"}
 
 # Whisper's own thresholds (compression ratio, log-probability, no-speech probability).
 LOOP_RATIO, LOW_LOGPROB, NO_SPEECH = 2.4, -1.0, 0.6
+MAX_CPS = 50.0
+"""Letters a second no one speaks: fast dialogue runs at 15-25."""
+LOOP_PHRASE = 3
+"""A phrase of at least this many words said three times running inside one segment is
+Whisper looping ("see you in the next video, see you in the next video, ..."), however
+sure of itself the decoder is: laughter ("ha ha ha") repeats shorter units."""
 
 
 def joiner(language: str) -> str:
@@ -55,12 +61,19 @@ def _normal(text: str) -> str:
 
 def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
     """Drop what Whisper invents: loops, text on silence, and runs of the same line."""
-    dropped = {"repetition": 0, "silence": 0}
+    dropped = {"repetition": 0, "silence": 0, "too fast": 0}
     kept: list[Segment] = []
     run = 0
     for seg in segments:
         if seg.compression_ratio > LOOP_RATIO and seg.avg_logprob < LOW_LOGPROB:
             dropped["repetition"] += 1
+            continue
+        if _loops(seg.text):
+            dropped["repetition"] += 1
+            continue
+        letters = len(re.sub(r"\W", "", seg.text))
+        if letters >= 12 and letters > MAX_CPS * max(seg.end - seg.start, 0.0):
+            dropped["too fast"] += 1
             continue
         if seg.no_speech_prob > NO_SPEECH and seg.avg_logprob < LOW_LOGPROB:
             dropped["silence"] += 1
@@ -72,6 +85,21 @@ def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
             continue
         kept.append(seg)
     return kept, {k: v for k, v in dropped.items() if v}
+
+
+def _loops(text: str) -> bool:
+    """Some phrase of ``LOOP_PHRASE`` or more words said three times in a row."""
+    words = _normal(text).split()
+    for size in range(LOOP_PHRASE, len(words) // 3 + 1):
+        for start in range(len(words) - 3 * size + 1):
+            phrase = words[start : start + size]
+            if (
+                phrase
+                == words[start + size : start + 2 * size]
+                == words[start + 2 * size : start + 3 * size]
+            ):
+                return True
+    return False
 
 
 def clamp(segments: Sequence[Segment], end: float) -> tuple[list[Segment], int]:

@@ -67,6 +67,20 @@ def test_guard_drops_loops_and_text_on_silence_but_keeps_real_repeats():
     assert dropped == {"repetition": 3, "silence": 1}
 
 
+def test_guard_drops_a_confident_phrase_loop_and_text_too_fast_to_be_said():
+    said = seg("and I'll see you in the next video", 0.0)
+    loop = seg(
+        "Thanks, see you in the next video, see you in the next video, see you in the next video",
+        5.0,
+        avg_logprob=-0.2,
+    )
+    squashed = Segment(9.0, 9.2, "we waited in the dark house all night", said.words)
+    twice = seg("bin blue at f two now, bin blue at f two now", 12.0)  # said twice: kept
+    kept, dropped = guard([said, loop, squashed, twice])
+    assert texts(kept) == [said.text, twice.text]
+    assert dropped == {"repetition": 1, "too fast": 1}
+
+
 def test_confident_speech_is_never_dropped():
     lively = seg("ha ha ha ha ha ha ha", compression_ratio=3.0, avg_logprob=-0.3)
     kept, dropped = guard([lively])
