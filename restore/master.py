@@ -22,12 +22,13 @@ import av
 import numpy as np
 
 from restore._avstream import set_sample_aspect_ratio
-from restore.errors import MediaError, OutputError
-from restore.media import AudioBlock, CopiedPacket, Frame, Source
+from restore.errors import MediaError, OutputError, write_error
+from restore.media import FIELD_ORDERS, AudioBlock, CopiedPacket, Frame, Source
 
 log = logging.getLogger(__name__)
 
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+FIELD_CODES = {name: code for code, name in FIELD_ORDERS.items()}
 _FFV1_FORMATS = {f.name for f in av.Codec("ffv1", "w").video_formats}
 # ISO 639-1 -> ISO 639-2/B, as Matroska language tags want them.
 _LANG3 = {
@@ -122,8 +123,10 @@ class MasterWriter:
             if kind is None:
                 self._flush()
             self._container.close()
-        except BaseException:
+        except BaseException as error:
             self._tmp.unlink(missing_ok=True)
+            if isinstance(error, OSError):  # the last packets and the index go out on close
+                raise write_error(self.path, error) from error
             raise
         if kind is None:
             os.replace(self._tmp, self.path)
@@ -151,6 +154,8 @@ class MasterWriter:
         cc.colorspace = info.color.space
         cc.color_primaries = info.color.primaries
         cc.color_trc = info.color.transfer
+        if info.field_order not in ("unknown", "progressive"):  # interlaced: say so, keep fields
+            cc.field_order = FIELD_CODES[info.field_order]
         cc.thread_count = self._threads
         self._video = stream
 
@@ -231,7 +236,7 @@ class MasterWriter:
         try:
             self._container.mux(packets)
         except OSError as error:
-            raise OutputError(f"cannot write {self.path}: {error.strerror or error}") from error
+            raise write_error(self.path, error) from error
 
     def _flush(self) -> None:
         if self._want_video:
@@ -273,7 +278,7 @@ def write_atomic(path: str | Path, text: str) -> None:
         try:
             tmp.write_text(text, encoding="utf-8")
         except OSError as error:
-            raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+            raise write_error(path, error) from error
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
@@ -281,7 +286,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         try:
             tmp.write_bytes(data)
         except OSError as error:
-            raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+            raise write_error(path, error) from error
 
 
 @dataclass(frozen=True)

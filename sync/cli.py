@@ -18,7 +18,7 @@ from pathlib import Path
 
 from faces.stage import FaceOptions
 from restore.chain import RestoreOptions
-from restore.errors import MediaError, ReelError, UsageError
+from restore.errors import DISK_FULL, MediaError, ReelError, UsageError, write_error
 from speech.options import TranscribeOptions
 
 LOGGERS = ("restore", "speech", "faces", "sync")
@@ -381,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         bars.close()
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.errno in DISK_FULL:  # a write no stage caught
+            failed = write_error(error.filename or "the output", error)
+            print(f"reelscribe: error: {failed}", file=sys.stderr)
+            return failed.exit_code
         print(
             f"reelscribe: internal error: {type(error).__name__}: {error} "
             "(run again with --debug for the traceback)",

@@ -86,6 +86,8 @@ class MasterResult:
     audio_samples: int
     copied_tracks: tuple[int, ...]
     restoration: dict
+    interlaced: int = 0
+    """Frames decoded as two fields: kept as fields (the master says so), not deinterlaced."""
 
 
 class Pipeline:
@@ -105,6 +107,7 @@ class Pipeline:
     def run(self, path: str | Path, out_dir: str | Path | None = None) -> RunResult:
         """Restore, transcribe, attribute and write every output of the contract."""
         source = self.open(path)
+        self._check_model(source)
         out = _output_folder(Path(out_dir) if out_dir else source.path.parent)
         stem = source.stem
         with tempfile.TemporaryDirectory(prefix=f".{stem}.reelscribe-", dir=out) as work_dir:
@@ -189,6 +192,7 @@ class Pipeline:
         _refuse_overwriting_input(source, [out_json])
         if not source.audio:
             raise MediaError(source.path, "has no audio stream", "there is nothing to transcribe")
+        self._check_model(source)
         with tempfile.TemporaryDirectory(
             prefix=f".{source.stem}.reelscribe-", dir=out_json.parent
         ) as work:
@@ -260,13 +264,31 @@ class Pipeline:
         damaged = video_stats.damaged + audio_stats.damaged
         if damaged:
             log.warning("%s: skipped %d damaged packet(s)", source.path.name, damaged)
+        if video_stats.interlaced:
+            log.warning(
+                "%s is interlaced (%d of %d frames, field order %s): the master keeps the "
+                "fields as they are and says so; deinterlace a viewing copy, not the master",
+                source.path.name,
+                video_stats.interlaced,
+                writer.stats.frames,
+                source.video.field_order if source.video else "unknown",
+            )
         return MasterResult(
             frames=writer.stats.frames,
             damaged=damaged,
             audio_samples=writer.stats.audio_samples,
             copied_tracks=tuple(copies),
             restoration={"picture": pictures.report(), "sound": sounds.report()},
+            interlaced=video_stats.interlaced,
         )
+
+    def _check_model(self, source: Source) -> None:
+        """A missing speech model fails before any long work (there is none without sound)."""
+        if source.audio:
+            from speech.models import check_model
+
+            speech = self.options.speech
+            check_model(speech.engine, speech.model, speech.allow_download)
 
     def _face_analyser(self, source: Source) -> FaceAnalyser | None:
         if self.options.faces is None or source.video is None:
@@ -360,6 +382,7 @@ class Pipeline:
             "master": {
                 "frames": master.frames,
                 "damaged_packets_skipped": master.damaged,
+                "interlaced_frames": master.interlaced,
                 "audio_samples": master.audio_samples,
                 "restored_audio_track": self.options.audio_track if source.audio else None,
                 "copied_audio_tracks": list(master.copied_tracks),

@@ -41,7 +41,7 @@ def render(transcript: Transcript, manifest: dict) -> str:
         ("source", manifest.get("source", {}).get("path", transcript.source)),
         ("duration", timecode(transcript.duration)),
         ("language", transcript.language),
-        ("speech model", manifest.get("models", {}).get("speech", {}).get("model", "")),
+        ("speech model", ((manifest.get("models") or {}).get("speech") or {}).get("model", "")),
         ("lines", str(len(transcript.lines))),
         ("characters", str(len(transcript.speakers))),
     ]
