@@ -11,7 +11,9 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,6 +260,56 @@ def _temp_beside(path: Path) -> Path:
     if not os.access(folder, os.W_OK):
         raise OutputError(f"cannot write in {folder}: permission denied; choose another folder")
     return folder / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
+
+
+# The temporary names reelscribe writes beside its outputs, each carrying its writer's pid.
+_TEMPORARY = (
+    re.compile(r"^\..+\.(?P<pid>\d+)-[0-9a-f]{8}\.part$"),  # a file before its rename
+    re.compile(r"^\..+\.reelscribe-(?P<pid>\d+)-[0-9a-z_]+$"),  # a run's work folder
+    re.compile(r"^\.subs-(?P<pid>\d+)-[0-9a-z_]+$"),  # subtitle files on their way into a master
+)
+
+
+def temporary_prefix(stem: str) -> str:
+    """The prefix of a run's work folder (``tempfile``'s ``prefix``): recognisable, with our pid."""
+    return f".{stem}.reelscribe-{os.getpid()}-"
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Remove what killed runs left in ``folder``: temporaries whose writer no longer runs.
+
+    A run killed outright (SIGKILL, power cut) cannot clean up after itself; the next
+    run in the same folder does. Temporaries of a live process (another run writing
+    here now) are kept. Returns how many were removed.
+    """
+    removed = 0
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    for entry in folder.iterdir():
+        match = next((m for p in _TEMPORARY if (m := p.match(entry.name))), None)
+        if match is None or _running(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("%s: removed %d temporary file(s) left by an interrupted run", folder, removed)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 @contextmanager

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 from faces.stage import FaceOptions, tracks_json
 from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, UsageError
-from restore.master import MasterWriter, interleave, write_atomic, write_bytes_atomic
+from restore.master import (
+    MasterWriter,
+    interleave,
+    remove_stale_temporaries,
+    temporary_prefix,
+    write_atomic,
+    write_bytes_atomic,
+)
 from restore.media import (
     DecodeStats,
     Source,
@@ -109,8 +116,9 @@ class Pipeline:
         source = self.open(path)
         self._check_model(source)
         out = _output_folder(Path(out_dir) if out_dir else source.path.parent)
+        remove_stale_temporaries(out)
         stem = source.stem
-        with tempfile.TemporaryDirectory(prefix=f".{stem}.reelscribe-", dir=out) as work_dir:
+        with tempfile.TemporaryDirectory(prefix=temporary_prefix(stem), dir=out) as work_dir:
             work = Path(work_dir)
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
@@ -155,6 +163,9 @@ class Pipeline:
                     if character.id in thumbs:
                         names[f"thumbnail {character.id}"] = out / f"{stem}.{character.id}.jpg"
             _refuse_overwriting_input(source, names.values())
+            # The manifest is the mark of a finished run, written last: while the outputs
+            # are replaced one by one, the folder must not look finished.
+            names["manifest"].unlink(missing_ok=True)
             self._timed("mux", lambda: publish(master_tmp, texts, language, names["master"], work))
             for kind, text in texts.items():
                 write_atomic(names[kind], text)
@@ -177,6 +188,7 @@ class Pipeline:
         source = self.open(path)
         master_path = Path(master_path)
         _output_folder(master_path.parent)
+        remove_stale_temporaries(master_path.parent)
         _refuse_overwriting_input(source, [master_path])
         if master_path.suffix.lower() != ".mkv":
             raise UsageError(f"-o {master_path}: the master is Matroska; name it with .mkv")
@@ -193,8 +205,9 @@ class Pipeline:
         if not source.audio:
             raise MediaError(source.path, "has no audio stream", "there is nothing to transcribe")
         self._check_model(source)
+        remove_stale_temporaries(out_json.parent)
         with tempfile.TemporaryDirectory(
-            prefix=f".{source.stem}.reelscribe-", dir=out_json.parent
+            prefix=temporary_prefix(source.stem), dir=out_json.parent
         ) as work:
             wav = Path(work) / "speech.wav"
             tap = SpeechTap(wav)
