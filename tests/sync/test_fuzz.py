@@ -1,9 +1,9 @@
-"""Untrusted text, fuzzed (hypothesis): transcripts, names and cast files.
+"""Untrusted text, fuzzed (hypothesis): transcripts, names, cast and speakers files.
 
 Words come from a recogniser and names from users; both can hold anything. The
 writers must not crash, and no text may become markup: an ASS line never gains an
-override tag or a field, a VTT or TTML line never gains an element, an SRT file
-never gains a cue. A cast file never reaches a photo outside its own folder.
+override tag or a field, a VTT or TTML line or the review page never gains an
+element, an SRT file never gains a cue. A cast file never reaches a photo outside its own folder.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from fractions import Fraction
+from html.parser import HTMLParser
 from pathlib import Path
 
 import av
@@ -25,6 +26,7 @@ from restore.errors import ReelError, UsageError
 from speech.types import Word
 from sync.corrections import parse_speakers
 from sync.cues import build_cues
+from sync.report import render as render_report
 from sync.transcript import Line, Speaker, Transcript
 from sync.ttml import TT, TTM, to_ttml
 from sync.writers import shown, to_ass, to_srt, to_vtt
@@ -248,3 +250,27 @@ def test_a_speakers_file_maps_names_or_is_refused(data):
     except ReelError:
         return
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in names.items())
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+
+
+@FUZZ
+@given(transcripts(), TEXT)
+def test_report_text_never_gains_an_element(transcript, path):
+    page = render_report(transcript, {"source": {"path": path}, "timings": {"speech": 1.0}})
+    parser = _Tags()
+    parser.feed(page)
+    lines = len(transcript.lines)
+    assert parser.tags.count("tr") == lines + 1  # the header row, then one per line
+    assert parser.tags.count("td") == 6 * lines
+    assert set(parser.tags) <= {
+        *("html", "head", "meta", "title", "style", "body", "h1", "h2", "section"),
+        *("dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "span"),
+    }
