@@ -124,3 +124,31 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid  # reaped: no process has it (until the system reuses it)
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path, clip):
+    """A scheduler's SIGTERM (a batch job stopped) is an interruption, not a crash: the run
+    removes its temporaries itself, says so in one line and exits 130."""
+    film = tmp_path / "film.mkv"
+    clip(film, frames=500, size=(160, 120))  # 20 s: time enough to be stopped
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", "run", str(film), "-o", str(out), "--no-faces"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out.exists() and hidden(out)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the work folder exists: the run is under way
+    assert process.poll() is None, "the run ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "reelscribe: interrupted; nothing was left that looks finished"
+    )
+    assert "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == []
