@@ -280,7 +280,9 @@ def remove_stale_temporaries(folder: str | Path) -> int:
 
     A run killed outright (SIGKILL, power cut) cannot clean up after itself; the next
     run in the same folder does. Temporaries of a live process (another run writing
-    here now) are kept. Returns how many were removed.
+    here now) are kept. Pids are this machine's: an output folder shared by runs on
+    several machines at once (a network share) is not supported. Returns how many were
+    removed.
     """
     removed = 0
     folder = Path(folder)

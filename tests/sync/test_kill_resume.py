@@ -69,6 +69,7 @@ def test_killed_runs_leave_nothing_finished_and_a_rerun_gives_the_same_outputs(m
     out = tmp_path / "out"
     rng = random.Random(20261130)
     left_behind = 0
+    kills = []
     # one kill in each fifth of the run after start-up: decoding, faces, speech, writing
     for fifth in range(1, 5):
         delay = rng.uniform(fifth / 5, (fifth + 1) / 5) * full
@@ -78,8 +79,10 @@ def test_killed_runs_leave_nothing_finished_and_a_rerun_gives_the_same_outputs(m
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
+        debris = hidden(out) if out.exists() else []
+        kills.append(f"{delay:.1f}s: {len(debris)} temporaries")
         if out.exists():
-            left_behind += len(hidden(out))
+            left_behind += len(debris)
             manifest = out / "film.manifest.json"
             if manifest.exists():  # looks finished: then it must be finished, and right
                 for name in json.loads(manifest.read_text())["outputs"].values():
@@ -87,7 +90,8 @@ def test_killed_runs_leave_nothing_finished_and_a_rerun_gives_the_same_outputs(m
                 assert transcript(out) == expected
     assert left_behind, "no kill landed while temporaries existed: the test proved nothing"
 
-    run_to_the_end(film, out)
+    rerun = run_to_the_end(film, out)
+    print(f"\nkill-resume: full run {full:.1f}s; killed at {'; '.join(kills)}; rerun {rerun:.1f}s")
     assert hidden(out) == []
     assert transcript(out) == expected
     for suffix in SUBTITLES:
