@@ -49,10 +49,14 @@ def read_cast(path: str | Path) -> tuple[CastMember, ...]:
             raise UsageError(f'--cast {path}: {name!r} needs photos = ["file.jpg", ...]')
         resolved = []
         for photo in photos:
-            full = (root / photo).resolve()
+            try:  # symlinks are followed first: one pointing out of the folder is refused too
+                full = (root / photo).resolve()
+                exists = full.is_file()
+            except (OSError, ValueError) as error:  # a NUL byte, a name too long, a loop
+                raise UsageError(f"--cast {path}: photo {photo!r} is not a usable path") from error
             if not full.is_relative_to(root):
                 raise UsageError(f"--cast {path}: photo {photo!r} lies outside the cast's folder")
-            if not full.is_file():
+            if not exists:
                 raise UsageError(f"--cast {path}: photo {photo!r} of {name!r} does not exist")
             resolved.append(full)
         members.append(CastMember(" ".join(name.split()), tuple(resolved)))

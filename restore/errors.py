@@ -6,6 +6,8 @@ prints ``str(error)`` as one line and exits with ``error.exit_code``.
 
 from __future__ import annotations
 
+import os
+
 
 class ReelError(Exception):
     """Base of every error reelscribe raises on purpose."""
@@ -44,3 +46,18 @@ class OutputError(ReelError):
     """The output cannot be written (folder missing or read-only, disk full)."""
 
     exit_code = 5
+
+
+# errno values that mean "no room": the disk (or a quota, or a file-size limit) is full.
+DISK_FULL = {28, 27, 122}  # ENOSPC, EFBIG, EDQUOT
+
+
+def write_error(path: object, error: BaseException, errno: int | None = None) -> OutputError:
+    """An OutputError for a failed write, saying so plainly when the disk is full."""
+    errno = errno or getattr(error, "errno", None)
+    if errno in DISK_FULL:
+        return OutputError(
+            f"cannot write {path}: the disk is full ({os.strerror(errno)}); "
+            "free some space or choose another output folder; nothing finished was left behind"
+        )
+    return OutputError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}")

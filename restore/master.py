@@ -11,7 +11,9 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,12 +24,13 @@ import av
 import numpy as np
 
 from restore._avstream import set_sample_aspect_ratio
-from restore.errors import MediaError, OutputError
-from restore.media import AudioBlock, CopiedPacket, Frame, Source
+from restore.errors import MediaError, OutputError, write_error
+from restore.media import FIELD_ORDERS, AudioBlock, CopiedPacket, Frame, Source
 
 log = logging.getLogger(__name__)
 
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+FIELD_CODES = {name: code for code, name in FIELD_ORDERS.items()}
 _FFV1_FORMATS = {f.name for f in av.Codec("ffv1", "w").video_formats}
 # ISO 639-1 -> ISO 639-2/B, as Matroska language tags want them.
 _LANG3 = {
@@ -122,8 +125,10 @@ class MasterWriter:
             if kind is None:
                 self._flush()
             self._container.close()
-        except BaseException:
+        except BaseException as error:
             self._tmp.unlink(missing_ok=True)
+            if isinstance(error, OSError):  # the last packets and the index go out on close
+                raise write_error(self.path, error) from error
             raise
         if kind is None:
             os.replace(self._tmp, self.path)
@@ -151,6 +156,8 @@ class MasterWriter:
         cc.colorspace = info.color.space
         cc.color_primaries = info.color.primaries
         cc.color_trc = info.color.transfer
+        if info.field_order not in ("unknown", "progressive"):  # interlaced: say so, keep fields
+            cc.field_order = FIELD_CODES[info.field_order]
         cc.thread_count = self._threads
         self._video = stream
 
@@ -231,7 +238,7 @@ class MasterWriter:
         try:
             self._container.mux(packets)
         except OSError as error:
-            raise OutputError(f"cannot write {self.path}: {error.strerror or error}") from error
+            raise write_error(self.path, error) from error
 
     def _flush(self) -> None:
         if self._want_video:
@@ -255,6 +262,58 @@ def _temp_beside(path: Path) -> Path:
     return folder / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
 
 
+# The temporary names reelscribe writes beside its outputs, each carrying its writer's pid.
+_TEMPORARY = (
+    re.compile(r"^\..+\.(?P<pid>\d+)-[0-9a-f]{8}\.part$"),  # a file before its rename
+    re.compile(r"^\..+\.reelscribe-(?P<pid>\d+)-[0-9a-z_]+$"),  # a run's work folder
+    re.compile(r"^\.subs-(?P<pid>\d+)-[0-9a-z_]+$"),  # subtitle files on their way into a master
+)
+
+
+def temporary_prefix(stem: str) -> str:
+    """The prefix of a run's work folder (``tempfile``'s ``prefix``): recognisable, with our pid."""
+    return f".{stem}.reelscribe-{os.getpid()}-"
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Remove what killed runs left in ``folder``: temporaries whose writer no longer runs.
+
+    A run killed outright (SIGKILL, power cut) cannot clean up after itself; the next
+    run in the same folder does. Temporaries of a live process (another run writing
+    here now) are kept. Pids are this machine's: an output folder shared by runs on
+    several machines at once (a network share) is not supported. Returns how many were
+    removed.
+    """
+    removed = 0
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    for entry in folder.iterdir():
+        match = next((m for p in _TEMPORARY if (m := p.match(entry.name))), None)
+        if match is None or _running(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("%s: removed %d temporary file(s) left by an interrupted run", folder, removed)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place if the block succeeds."""
@@ -273,7 +332,7 @@ def write_atomic(path: str | Path, text: str) -> None:
         try:
             tmp.write_text(text, encoding="utf-8")
         except OSError as error:
-            raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+            raise write_error(path, error) from error
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
@@ -281,7 +340,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         try:
             tmp.write_bytes(data)
         except OSError as error:
-            raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+            raise write_error(path, error) from error
 
 
 @dataclass(frozen=True)

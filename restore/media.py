@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".dpx", ".tif", ".tiff", ".png", ".exr", ".jpg", ".jpeg", ".bmp"}
 _MAX_DAMAGE_LOGS = 10
+# FFmpeg's AVFieldOrder, as the names its tools print
+FIELD_ORDERS = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class VideoInfo:
     sample_aspect_ratio: Fraction | None
     color: ColorTags
     frames: int | None  # as the container declares it; None when unknown
+    field_order: str = "unknown"  # "progressive", or interlaced: "tt", "bb", "tb", "bt"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ def _video_info(stream: av.video.stream.VideoStream) -> VideoInfo:
         sample_aspect_ratio=Fraction(sar) if sar else None,
         color=ColorTags(cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc),
         frames=stream.frames or None,
+        field_order=FIELD_ORDERS.get(cc.field_order, "unknown"),
     )
 
 
@@ -270,7 +274,11 @@ def open_source(
         videos = _picture_streams(container)
         audio_infos = _audio_infos(container)
         if not videos and not audio_infos:
-            raise MediaError(path, "has neither a picture nor a sound stream FFmpeg can decode")
+            raise MediaError(
+                path,
+                "has neither a picture nor a sound stream FFmpeg can decode",
+                f"it reads as {container.format.long_name or container.format.name}",
+            )
         duration = container.duration / av.time_base if container.duration else 0.0
         return Source(
             path=path,
@@ -306,6 +314,7 @@ def _open_sequence(folder: Path, fps: str | float | None, audio: str | Path | No
         sample_aspect_ratio=info.sample_aspect_ratio,
         color=info.color,
         frames=len(images),
+        field_order=info.field_order,
     )
     audio_infos: tuple[AudioInfo, ...] = ()
     audio_path = None
@@ -337,6 +346,7 @@ class DecodeStats:
 
     decoded: int = 0
     damaged: int = 0
+    interlaced: int = 0  # frames the decoder flags as two fields (kept as they are)
 
     def damage(self, where: object, error: Exception) -> None:
         self.damaged += 1
@@ -376,6 +386,7 @@ def iter_frames(source: Source, stats: DecodeStats | None = None) -> Iterator[Fr
                     pts = last + 1  # a repeated timestamp: keep the frame, keep the order
                 last = pts
                 image.pts = None
+                stats.interlaced += image.interlaced_frame
                 yield Frame(stats.decoded, pts, time_base, image)
                 stats.decoded += 1
 

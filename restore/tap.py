@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import resource
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import av
 import numpy as np
 import soundfile as sf
 
+from restore.errors import write_error
 from restore.media import AudioBlock
 
 SPEECH_RATE = 16000
@@ -27,7 +31,8 @@ class SpeechTap:
 
     def process(self, blocks: Iterator[AudioBlock]) -> Iterator[AudioBlock]:
         resampler = None
-        with sf.SoundFile(str(self.path), "w", SPEECH_RATE, 1, "FLOAT") as out:
+        out = self._guard(lambda: sf.SoundFile(str(self.path), "w", SPEECH_RATE, 1, "FLOAT"))
+        try:
             for block in blocks:
                 if resampler is None:
                     resampler = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
@@ -47,7 +52,31 @@ class SpeechTap:
             if resampler is not None:
                 for converted in resampler.resample(None):
                     self._write(out, converted.to_ndarray()[0])
+        finally:
+            self._guard(out.close)  # the header is written on close
 
     def _write(self, out: sf.SoundFile, mono: np.ndarray) -> None:
-        out.write(mono)
+        self._guard(lambda: out.write(mono))
         self.samples += len(mono)
+
+    def _guard(self, write):
+        """Run a write; a failed one (a full disk, mostly) becomes an OutputError."""
+        try:
+            return write()
+        except (sf.LibsndfileError, OSError) as error:  # libsndfile hides the errno
+            raise write_error(self.path, error, _disk_errno(self.path)) from error
+
+
+def _disk_errno(path: Path) -> int | None:
+    """ENOSPC when the folder has no room left, or EFBIG past this process's file-size limit."""
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    try:
+        size = path.stat().st_size
+        free = os.statvfs(path.parent).f_bavail
+    except OSError:
+        return None
+    if limit != resource.RLIM_INFINITY and size >= limit - (1 << 16):
+        return errno.EFBIG
+    if free == 0:
+        return errno.ENOSPC
+    return None

@@ -147,3 +147,15 @@ def resolve_openai_whisper(name_or_path: str, allow_download: bool = False) -> s
         f"--model {name_or_path}: no checkpoint at {cached}; put it there, pass a .pt path, "
         "or add --download where there is a network"
     )
+
+
+def check_model(engine: str, name_or_path: str, allow_download: bool = False) -> None:
+    """Raise ModelNotFound now if the engine's model is not on this machine (nothing is loaded).
+
+    The pipeline calls it before the long work, so a wrong ``--model`` fails in a second,
+    not after the master of a two-hour film has been written.
+    """
+    if engine == "openai-whisper":
+        resolve_openai_whisper(name_or_path, allow_download)
+    elif engine == "faster-whisper":
+        resolve_ctranslate2(name_or_path, allow_download)

@@ -8,17 +8,21 @@ with ``--debug``. Only the CLI configures logging.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import signal
 import sys
+import threading
 import tomllib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 from faces.stage import FaceOptions
 from restore.chain import SOUND_DEFAULT, SOUND_STEPS, RestoreOptions
-from restore.errors import MediaError, ReelError, UsageError
+from restore.errors import DISK_FULL, MediaError, ReelError, UsageError, write_error
 from speech.options import TranscribeOptions
 
 LOGGERS = ("restore", "speech", "faces", "sync")
@@ -29,7 +33,8 @@ EXIT_CODES = """exit codes:
   3  the input cannot be read as a film, sound or image sequence
   4  a model is not on this machine
   5  the output cannot be written (folder missing or read-only, disk full)
-  130 interrupted"""
+  130 interrupted (Ctrl-C or SIGTERM); a run killed outright (SIGKILL) leaves temporaries
+      that the next run in the same folder removes"""
 
 
 def _version() -> str:
@@ -520,6 +525,23 @@ def progress_close(progress) -> None:
         progress.close()
 
 
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """A scheduler's SIGTERM stops a run as Ctrl-C does: temporaries removed, exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (main() called from a worker)
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -529,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.quiet, args.debug)
     bars = _Bars(enabled=not args.quiet and sys.stderr.isatty())
     try:
-        return _run(args, bars)
+        with _interrupt_on_sigterm():
+            return _run(args, bars)
     except ReelError as error:
         bars.close()
         if args.debug:
@@ -544,6 +567,10 @@ def main(argv: list[str] | None = None) -> int:
         bars.close()
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.errno in DISK_FULL:  # a write no stage caught
+            failed = write_error(error.filename or "the output", error)
+            print(f"reelscribe: error: {failed}", file=sys.stderr)
+            return failed.exit_code
         print(
             f"reelscribe: internal error: {type(error).__name__}: {error} "
             "(run again with --debug for the traceback)",

@@ -27,7 +27,14 @@ from faces.stage import FaceOptions, tracks_json
 from restore.access import AccessOptions, review_stills, write_access_copy
 from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, ReelError, UsageError
-from restore.master import MasterWriter, interleave, write_atomic, write_bytes_atomic
+from restore.master import (
+    MasterWriter,
+    interleave,
+    remove_stale_temporaries,
+    temporary_prefix,
+    write_atomic,
+    write_bytes_atomic,
+)
 from restore.media import (
     DecodeStats,
     Source,
@@ -90,6 +97,8 @@ class MasterResult:
     audio_samples: int
     copied_tracks: tuple[int, ...]
     restoration: dict
+    interlaced: int = 0
+    """Frames decoded as two fields: kept as fields (the master says so), not deinterlaced."""
 
 
 class Pipeline:
@@ -115,9 +124,11 @@ class Pipeline:
     def run(self, path: str | Path, out_dir: str | Path | None = None) -> RunResult:
         """Restore, transcribe, attribute and write every output of the contract."""
         source = self.open(path)
+        self._check_model(source)
         out = _output_folder(Path(out_dir) if out_dir else source.path.parent)
+        remove_stale_temporaries(out)
         stem = source.stem
-        with tempfile.TemporaryDirectory(prefix=f".{stem}.reelscribe-", dir=out) as work_dir:
+        with tempfile.TemporaryDirectory(prefix=temporary_prefix(stem), dir=out) as work_dir:
             work = Path(work_dir)
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
@@ -194,6 +205,9 @@ class Pipeline:
                     if character.id in thumbs:
                         names[f"thumbnail {character.id}"] = out / f"{stem}.{character.id}.jpg"
             _refuse_overwriting_input(source, names.values())
+            # The manifest is the mark of a finished run, written last: while the outputs
+            # are replaced one by one, the folder must not look finished.
+            names["manifest"].unlink(missing_ok=True)
             self._timed("mux", lambda: publish(master_tmp, texts, language, names["master"], work))
             for kind, text in texts.items():
                 write_atomic(names[kind], text)
@@ -269,6 +283,7 @@ class Pipeline:
         source = self.open(path)
         master_path = Path(master_path)
         _output_folder(master_path.parent)
+        remove_stale_temporaries(master_path.parent)
         _refuse_overwriting_input(source, [master_path])
         if master_path.suffix.lower() != ".mkv":
             raise UsageError(f"-o {master_path}: the master is Matroska; name it with .mkv")
@@ -284,8 +299,10 @@ class Pipeline:
         _refuse_overwriting_input(source, [out_json])
         if not source.audio:
             raise MediaError(source.path, "has no audio stream", "there is nothing to transcribe")
+        self._check_model(source)
+        remove_stale_temporaries(out_json.parent)
         with tempfile.TemporaryDirectory(
-            prefix=f".{source.stem}.reelscribe-", dir=out_json.parent
+            prefix=temporary_prefix(source.stem), dir=out_json.parent
         ) as work:
             wav = Path(work) / "speech.wav"
             tap = SpeechTap(wav)
@@ -355,13 +372,31 @@ class Pipeline:
         damaged = video_stats.damaged + audio_stats.damaged
         if damaged:
             log.warning("%s: skipped %d damaged packet(s)", source.path.name, damaged)
+        if video_stats.interlaced:
+            log.warning(
+                "%s is interlaced (%d of %d frames, field order %s): the master keeps the "
+                "fields as they are and says so; deinterlace a viewing copy, not the master",
+                source.path.name,
+                video_stats.interlaced,
+                writer.stats.frames,
+                source.video.field_order if source.video else "unknown",
+            )
         return MasterResult(
             frames=writer.stats.frames,
             damaged=damaged,
             audio_samples=writer.stats.audio_samples,
             copied_tracks=tuple(copies),
             restoration={"picture": pictures.report(), "sound": sounds.report()},
+            interlaced=video_stats.interlaced,
         )
+
+    def _check_model(self, source: Source) -> None:
+        """A missing speech model fails before any long work (there is none without sound)."""
+        if source.audio:
+            from speech.models import check_model
+
+            speech = self.options.speech
+            check_model(speech.engine, speech.model, speech.allow_download)
 
     def _face_analyser(self, source: Source) -> FaceAnalyser | None:
         if self.options.faces is None or source.video is None:
@@ -455,6 +490,7 @@ class Pipeline:
             "master": {
                 "frames": master.frames,
                 "damaged_packets_skipped": master.damaged,
+                "interlaced_frames": master.interlaced,
                 "audio_samples": master.audio_samples,
                 "restored_audio_track": self.options.audio_track if source.audio else None,
                 "copied_audio_tracks": list(master.copied_tracks),

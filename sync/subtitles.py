@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def publish(
 ) -> int:
     """Write ``master`` with these subtitles as its subtitle streams to ``out`` (stream copy;
     ``out`` may be ``master`` itself). Returns the number of subtitle streams."""
-    with tempfile.TemporaryDirectory(prefix=".subs-", dir=work or out.parent) as folder:
+    prefix = f".subs-{os.getpid()}-"  # recognisable: a killed run's is removed by the next
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work or out.parent) as folder:
         tracks = []
         if "-->" in texts.get("srt", ""):  # at least one cue
             for kind, title in MASTER_STREAMS:

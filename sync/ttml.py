@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sync.cues import Cue
 from sync.transcript import Transcript
-from sync.writers import _plain, speaker_colour, timecode
+from sync.writers import _plain, shown, speaker_colour, timecode
 
 TT = "http://www.w3.org/ns/ttml"
 TTM = "http://www.w3.org/ns/ttml#metadata"
@@ -89,7 +89,7 @@ def to_ttml(cues: Sequence[Cue], transcript: Transcript) -> str:
     )
     body = ET.SubElement(tt, _q(TT, "body"), {"style": "base", "region": "bottom"})
     div = ET.SubElement(body, _q(TT, "div"))
-    for number, cue in enumerate(cues, 1):
+    for number, cue in enumerate(shown(cues), 1):
         p = ET.SubElement(
             div,
             _q(TT, "p"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pysubs2
 
@@ -32,9 +33,32 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in text.replace("\n", " ") if ch.isprintable())
 
 
+def shown(cues: Sequence[Cue]) -> list[Cue]:
+    """The cues as they can be shown: lines blank once cleaned are dropped (a blank line
+    ends a cue in SRT and VTT, and what follows it would be read as a new cue), and a cue
+    left with no line is dropped."""
+    out = []
+    for cue in cues:
+        voices = cue.voices if cue.dialogue else (cue.speaker,) * len(cue.lines)
+        kept = [
+            (v, line) for v, line in zip(voices, cue.lines, strict=True) if _plain(line).strip()
+        ]
+        if len(kept) == len(cue.lines):
+            out.append(cue)
+        elif kept:
+            lines = tuple(line for _, line in kept)
+            talkers = tuple(v for v, _ in kept)
+            dialogue = cue.dialogue and len(set(talkers)) > 1
+            speaker = cue.speaker if not cue.dialogue else talkers[0]
+            out.append(
+                replace(cue, lines=lines, speaker=speaker, voices=talkers if dialogue else ())
+            )
+    return out
+
+
 def _label(transcript: Transcript, speaker: str | None) -> str:
     name = transcript.speaker_name(speaker)
-    return f"{_plain(name).upper()}: " if name else ""
+    return f"{_plain(name).upper().replace('-->', '->')}: " if name else ""
 
 
 def to_srt(cues: Sequence[Cue], transcript: Transcript, width: int = 42) -> str:
@@ -44,8 +68,9 @@ def to_srt(cues: Sequence[Cue], transcript: Transcript, width: int = 42) -> str:
     is wrapped again, label included, where it then fits ``width``."""
     blocks = []
     previous: str | None = None
-    for number, cue in enumerate(cues, 1):
-        lines = [_plain(line) for line in cue.lines]
+    for number, cue in enumerate(shown(cues), 1):
+        # "-->" in a text line reads as a cue's timing to an SRT parser: a new cue
+        lines = [_plain(line).replace("-->", "->") for line in cue.lines]
         if cue.dialogue:
             lines = [
                 f"- {_label(transcript, voice)}{line}"
@@ -68,7 +93,7 @@ def to_srt(cues: Sequence[Cue], transcript: Transcript, width: int = 42) -> str:
 
 def to_vtt(cues: Sequence[Cue], transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
-    for number, cue in enumerate(cues, 1):
+    for number, cue in enumerate(shown(cues), 1):
         lines = [html.escape(_plain(line), quote=False) for line in cue.lines]
         if cue.dialogue:
             lines = [
@@ -99,6 +124,13 @@ def _ass_text(text: str) -> str:
     return _plain(text).translate(_ASS_SAFE)
 
 
+def _ass_name(transcript: Transcript, speaker: str | None) -> str:
+    """A style and Name field for a speaker: no commas (they separate fields), no edge
+    spaces (parsers strip them), never empty (then the id)."""
+    name = " ".join(_ass_text(transcript.speaker_name(speaker) or "").replace(",", " ").split())
+    return name or str(speaker)
+
+
 def _ass_colour(hex_colour: str) -> str:
     red, green, blue = (hex_colour[i : i + 2] for i in (1, 3, 5))
     return f"&H{blue}{green}{red}&"
@@ -118,11 +150,11 @@ def to_ass(
         style = base.copy()
         red, green, blue = (int(speaker_colour(index)[i : i + 2], 16) for i in (1, 3, 5))
         style.primarycolor = pysubs2.Color(red, green, blue)
-        subs.styles[_ass_text(speaker.name).replace(",", " ")] = style
+        subs.styles[_ass_name(transcript, speaker.id)] = style
     index = {s.id: i for i, s in enumerate(transcript.speakers)}
-    for cue in cues:
+    for cue in shown(cues):
         name = transcript.speaker_name(cue.speaker)
-        style = _ass_text(name).replace(",", " ") if name else "Default"
+        style = _ass_name(transcript, cue.speaker) if name else "Default"
         lines = [_ass_text(line) for line in cue.lines]
         if cue.dialogue:  # each line in its own speaker's colour
             lines = [
@@ -140,7 +172,7 @@ def to_ass(
                 end=round(cue.end * 1000),
                 text=r"\N".join(lines),
                 style=style,
-                name=_ass_text(name) if name else "",
+                name=_ass_name(transcript, cue.speaker) if name else "",
             )
         )
     return subs.to_string("ass")
