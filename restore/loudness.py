@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from restore.blocks import filter_graph, pull_frames, push_samples, with_context
+from restore.errors import write_error
 from restore.media import AudioBlock
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,11 @@ class Loudness:
                 if meter is None:
                     meter = Meter(block.rate, block.layout)
                 meter.push(block.samples)
-                spool.write(np.ascontiguousarray(block.samples, np.float32).tobytes())
+                try:
+                    spool.write(np.ascontiguousarray(block.samples, np.float32).tobytes())
+                except OSError as error:
+                    where = f"the loudness step's temporary file in {tempfile.gettempdir()}"
+                    raise write_error(where, error) from error
                 shapes.append((block.start, block.rate, block.layout, block.samples.shape))
             if meter is None:
                 return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
@@ -261,16 +262,34 @@ class _Tags(HTMLParser):
         self.tags.append(tag)
 
 
-@FUZZ
-@given(transcripts(), TEXT)
-def test_report_text_never_gains_an_element(transcript, path):
+def _tame(text: str) -> str:
+    return "x" if text else ""
+
+
+def _page_tags(transcript: Transcript, path: str) -> list[str]:
     page = render_report(transcript, {"source": {"path": path}, "timings": {"speech": 1.0}})
     parser = _Tags()
     parser.feed(page)
-    lines = len(transcript.lines)
-    assert parser.tags.count("tr") == lines + 1  # the header row, then one per line
-    assert parser.tags.count("td") == 6 * lines
-    assert set(parser.tags) <= {
-        *("html", "head", "meta", "title", "style", "body", "h1", "h2", "section"),
-        *("dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "span"),
-    }
+    parser.close()
+    return parser.tags
+
+
+@FUZZ
+@given(transcripts(), TEXT)
+def test_report_text_never_gains_an_element(transcript, path):
+    """The page built from hostile text has exactly the elements of the same page built
+    from plain text (every line, word, name and the path replaced by "x")."""
+    tame = replace(
+        transcript,
+        speakers=tuple(replace(s, name=_tame(s.name)) for s in transcript.speakers),
+        lines=tuple(
+            replace(
+                line,
+                text=_tame(line.text),
+                words=tuple(replace(w, text=_tame(w.text)) for w in line.words),
+            )
+            for line in transcript.lines
+        ),
+    )
+    tags = _page_tags(transcript, path)
+    assert tags == _page_tags(tame, _tame(path))

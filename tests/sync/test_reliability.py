@@ -331,18 +331,29 @@ def _limit_file_size(limit: int):
     return apply
 
 
-@pytest.mark.parametrize("limit_kb,where", [(8, "speech.wav"), (180, "master.mkv")])
+@pytest.mark.parametrize("limit_kb,where", [(8, "temporary file"), (180, "master.mkv")])
 def test_full_disk_gives_one_line_code_5_and_nothing_finished(limit_kb, where, tmp_path):
     """A size-limited process stands in for a full disk: every write past the limit fails
-    (EFBIG, as ENOSPC would). 8 KB stops the first write (the speech track); 180 KB lets
-    that through (128 KB) and stops the lossless master half-way."""
+    (EFBIG, as ENOSPC would). 8 KB stops the first write (the loudness step's spool, in the
+    system's temporary folder); 180 KB lets that and the speech track (128 KB) through and
+    stops the lossless master half-way."""
     film = tmp_path / "film.mkv"
     write_film(film, seconds=2.0)
     assert film.stat().st_size > limit_kb * 1024  # the master (lossless) cannot fit either
     out = tmp_path / "out"
     out.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "sync.cli", "run", str(film), "-o", str(out), "--no-faces"],
+        [
+            sys.executable,
+            "-m",
+            "sync.cli",
+            "run",
+            str(film),
+            "-o",
+            str(out),
+            "--no-faces",
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
