@@ -293,3 +293,45 @@ def test_report_text_never_gains_an_element(transcript, path):
     )
     tags = _page_tags(transcript, path)
     assert tags == _page_tags(tame, _tame(path))
+
+
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory, real_transcripts, corpus) -> str:
+    from sync.archive import Run, open_archive
+
+    db = str(tmp_path_factory.mktemp("archive") / "archive.sqlite")
+    with open_archive(db) as archive:
+        for t in real_transcripts:
+            archive.add(Run(corpus.fake_sha256(t), t.source.rsplit(".", 1)[0], t, "/runs"))
+    return db
+
+
+QUERY = st.lists(
+    st.one_of(
+        st.sampled_from(['"', "*", "-", "OR", "AND", "NEAR(", ")", ":", "^", "'", "film:", "to:"]),
+        st.sampled_from(["chicago", "originally", "door", "Diane", "speaker:", "from:"]),
+        st.text(max_size=8),
+    ),
+    max_size=6,
+).map(" ".join)
+
+
+@FUZZ
+@given(QUERY)
+def test_any_search_text_is_a_query_or_one_clear_usage_error(small_archive, text):
+    """Whatever a user types reaches SQLite's full-text search as a bound parameter: either
+    it parses and searches (hits are lines of the archive), or it is one clear line."""
+    from sync.archive import open_archive, parse
+
+    try:
+        query = parse(text)
+    except UsageError as error:
+        assert "\n" not in str(error) and str(error)
+        return
+    with open_archive(small_archive, create=False) as archive:
+        try:
+            hits = archive.search(query, limit=5, context=0)
+        except UsageError as error:  # e.g. a query of only exclusions
+            assert "\n" not in str(error)
+            return
+    assert all(hit.text and hit.film for hit in hits)
