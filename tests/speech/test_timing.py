@@ -82,3 +82,12 @@ def test_loud_room_tone_after_the_word_is_not_taken_for_voice():
     seg = segment((0.5, 2.5, "now."))
     (fixed,) = trim_word_ends([seg], audio, RATE, 0.0)
     assert fixed.words[0].end <= 1.2 + RELEASE_S + 0.04
+
+
+def test_sound_after_a_silence_inside_the_word_is_not_its_voice():
+    """The next shot's room tone (or a breath) starts before Whisper's stretched end: the
+    word still ends where its voice did, before the silence."""
+    audio = voice([(0.5, 1.1), (1.6, 1.75)], noise_db=-65.0, level_db=-20.0)
+    seg = segment((0.5, 1.9, "now."))  # voice to 1.1, 0.5 s of quiet, a blip at 1.6
+    (fixed,) = trim_word_ends([seg], audio, RATE, 0.0)
+    assert 1.1 <= fixed.words[0].end <= 1.1 + RELEASE_S + 0.04
