@@ -52,6 +52,15 @@ class Hit:
     before: tuple[ContextLine, ...] = ()
     after: tuple[ContextLine, ...] = ()
 
+    @classmethod
+    def from_row(cls, row: tuple, near: list[tuple] = ()) -> Hit:
+        """A hit from a backend's row (sha256, n, start, end, speaker, text, film, source,
+        score) and the rows (n, start, end, speaker, text) of the lines around it."""
+        sha256, n, start, end, speaker, text, film, source, score = row
+        before = tuple(ContextLine(*r[1:]) for r in near if r[0] < n)
+        after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
+        return cls(film, source, sha256, start, end, speaker, text, float(score), before, after)
+
     @property
     def timecode(self) -> str:
         return timecode(self.start)

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from restore.errors import MediaError, OutputError
-from sync.archive.base import Archive, ContextLine, Hit, Indexed, Run, speaker_names
+from sync.archive.base import Archive, Hit, Indexed, Run, speaker_names
 from sync.archive.query import Query, Term
 
 log = logging.getLogger(__name__)
@@ -247,18 +247,15 @@ class PostgresArchive(Archive):
         return [row[0] for row in self.db.execute(sql, values).fetchall()]
 
     def _hit(self, row: tuple, context: int) -> Hit:
-        sha256, n, start, end, speaker, text, film, source, score = row
-        before: tuple[ContextLine, ...] = ()
-        after: tuple[ContextLine, ...] = ()
+        sha256, n = row[0], row[1]
+        near = []
         if context > 0:
             near = self.db.execute(
                 "SELECT n, start_s, end_s, speaker, text FROM reelscribe_lines "
                 "WHERE sha256 = %s AND n BETWEEN %s AND %s AND n <> %s ORDER BY n",
                 (sha256, n - context, n + context, n),
             ).fetchall()
-            before = tuple(ContextLine(*r[1:]) for r in near if r[0] < n)
-            after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
-        return Hit(film, source, sha256, start, end, speaker, text, float(score), before, after)
+        return Hit.from_row(row, near)
 
     def refresh_statistics(self) -> None:
         # without fresh statistics after a bulk load the planner scans a filter's whole

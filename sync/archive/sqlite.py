@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from restore.errors import MediaError, OutputError
-from sync.archive.base import Archive, ContextLine, Hit, Indexed, Run, speaker_names
+from sync.archive.base import Archive, Hit, Indexed, Run, speaker_names
 from sync.archive.query import Query, Term
 
 log = logging.getLogger(__name__)
@@ -281,18 +281,15 @@ class SqliteArchive(Archive):
         return None if first is None else (first, last)
 
     def _hit(self, row: tuple, context: int) -> Hit:
-        sha256, n, start, end, speaker, text, film, source, score = row
-        before: tuple[ContextLine, ...] = ()
-        after: tuple[ContextLine, ...] = ()
+        sha256, n = row[0], row[1]
+        near = []
         if context > 0:
             near = self.db.execute(
                 'SELECT n, start, "end", speaker, text FROM lines '
                 "WHERE sha256 = ? AND n BETWEEN ? AND ? AND n != ? ORDER BY n",
                 (sha256, n - context, n + context, n),
             ).fetchall()
-            before = tuple(ContextLine(*r[1:]) for r in near if r[0] < n)
-            after = tuple(ContextLine(*r[1:]) for r in near if r[0] > n)
-        return Hit(film, source, sha256, start, end, speaker, text, float(score), before, after)
+        return Hit.from_row(row, near)
 
     def refresh_statistics(self) -> None:
         self.db.execute("PRAGMA optimize")
