@@ -22,7 +22,6 @@ import platform
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from restore.blocks import filter_graph, pull_frames, push_samples  # noqa: E402
 from restore.chain import RestoreOptions, sound_chain  # noqa: E402
 from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
@@ -101,37 +101,14 @@ def ours(samples: np.ndarray, rate: int, layout: str) -> np.ndarray:
 
 
 def ffmpeg(samples: np.ndarray, rate: int, layout: str) -> np.ndarray:
-    graph = av.filter.Graph()
-    node = graph.add_abuffer(
-        format="fltp", sample_rate=rate, layout=layout, time_base=Fraction(1, rate)
-    )
-    for name, args in FFMPEG:
-        nxt = graph.add(name, args)
-        node.link_to(nxt)
-        node = nxt
-    fmt = graph.add("aformat", "sample_fmts=fltp")
-    node.link_to(fmt)
-    sink = graph.add("abuffersink")
-    fmt.link_to(sink)
-    graph.configure()
-    out = []
-
-    def pull():
-        while True:
-            try:
-                out.append(graph.pull().to_ndarray())
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return
-
+    """The anchor: FFmpeg's own filters (FFMPEG) over the same samples, a second at a time."""
+    graph = filter_graph(rate, layout, *FFMPEG)
+    out, sent = [], 0
     for i in range(0, samples.shape[1], rate):
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples[:, i : i + rate]), format="fltp", layout=layout
-        )
-        frame.sample_rate, frame.time_base, frame.pts = rate, Fraction(1, rate), i
-        graph.push(frame)
-        pull()
-    graph.push(None)
-    pull()
+        sent = push_samples(graph, samples[:, i : i + rate], rate, layout, sent)
+        out += [f.to_ndarray() for f in pull_frames(graph)]
+    push_samples(graph, None, rate, layout, sent)
+    out += [f.to_ndarray() for f in pull_frames(graph)]
     return np.concatenate(out, axis=1)[:, : samples.shape[1]]
 
 
