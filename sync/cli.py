@@ -109,6 +109,22 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
         )
 
 
+def _film_options(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `batch` share: restoration on/off, sound, faces, the access copy."""
+    parser.add_argument(
+        "--no-restore", action="store_true", help="no picture and no sound restoration"
+    )
+    _sound_options(parser)
+    parser.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
+    parser.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
+    parser.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
+    parser.add_argument(
+        "--no-access-copy",
+        action="store_true",
+        help="no H.264 access copy (the review page then has no player)",
+    )
+
+
 def _sound_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sound",
@@ -194,19 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "restore, transcribe, attribute speakers, write everything")
     run.add_argument("-o", "--output", type=Path, help="output folder (default: beside the input)")
-    run.add_argument(
-        "--no-restore", action="store_true", help="no picture and no sound restoration"
-    )
-    _sound_options(run)
+    _film_options(run)
     _picture_options(run)
-    run.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
-    run.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
-    run.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
-    run.add_argument(
-        "--no-access-copy",
-        action="store_true",
-        help="no H.264 access copy (the review page then has no player)",
-    )
     _cue_options(run)
 
     restore = command("restore", "restoration only (picture and sound)", speech=False)
@@ -222,18 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     for action in batch._actions:
         if action.dest == "input":
             action.help = "a folder of films (searched recursively; see docs/batch.md)"
-    batch.add_argument(
-        "--no-restore", action="store_true", help="no picture and no sound restoration"
-    )
-    _sound_options(batch)
-    batch.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
-    batch.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
-    batch.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
-    batch.add_argument(
-        "--no-access-copy",
-        action="store_true",
-        help="no H.264 access copy (the review page then has no player)",
-    )
+    _film_options(batch)
     batch.add_argument(
         "--workers", type=int, default=1, metavar="N", help="films at once, in local processes"
     )
