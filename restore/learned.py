@@ -426,6 +426,15 @@ def colourfulness(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(distance[mask].mean() if mask is not None and mask.any() else distance.mean())
 
 
+def luma_difference(pair: Pair) -> float:
+    """Mean luma difference (8-bit levels) of a reference and its film frame, where the
+    registration is sure: near 0 when the reference is the film's own picture, coloured."""
+    film, better, sure = lumas(pair)
+    if not sure.any():
+        return 0.0
+    return float(np.abs(film[sure].astype(np.float32) - better[sure]).mean())
+
+
 def what_to_learn(pairs: list[Pair], learn: str) -> tuple[set[str], str]:
     """Chroma, detail or both, as asked, or (auto) as the references show; and why."""
     if learn != "auto":
@@ -439,11 +448,16 @@ def what_to_learn(pairs: list[Pair], learn: str) -> tuple[set[str], str]:
         why.append(
             f"the film is grey (chroma {film:.1f}) and the references coloured ({references:.1f})"
         )
-    if scale >= 0.9:
-        wanted.add("detail")
-        why.append(f"the references are as large as the film's frames ({scale:.2f} of the width)")
-    else:
+    if scale < 0.9:
         why.append(f"no detail: the references are smaller than the film's frames ({scale:.2f})")
+    elif (difference := min(luma_difference(p) for p in pairs)) < 2:
+        why.append(f"no detail: the references' luma is the film's ({difference:.1f} levels apart)")
+    else:
+        wanted.add("detail")
+        why.append(
+            f"the references are as large as the film's frames ({scale:.2f} of the width) and "
+            f"their luma differs from it ({difference:.1f} levels)"
+        )
     return wanted, "; ".join(why)
 
 

@@ -116,7 +116,7 @@ class Carrier:
         if index == source.index:
             flow = np.zeros((height, width, 2), np.float32)
         else:
-            flow = self._dis.calc(here, source.flow_luma, None)
+            flow = self._flow(here, source.flow_luma)
             scale = np.float32(width / flow.shape[1])
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_AREA) * scale
         xs, ys = np.meshgrid(
@@ -139,6 +139,20 @@ class Carrier:
         weight *= np.clip((agreement - self.min_agreement) / 0.2, 0, 1)
         weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), 1.0)
         return Carried(crcb, weight, agreement)
+
+    def _flow(self, here: np.ndarray, there: np.ndarray) -> np.ndarray:
+        """Dense flow from ``here`` to ``there``: the camera's shift first (phase
+        correlation, which a pan of many pixels does not fool), then DIS for the rest."""
+        (dx, dy), response = cv2.phaseCorrelate(here.astype(np.float32), there.astype(np.float32))
+        if response < 0.05 or max(abs(dx), abs(dy)) > here.shape[1] / 3:
+            dx = dy = 0.0  # no clear shift: leave it all to DIS
+        shift = np.float32([[1, 0, -dx], [0, 1, -dy]])
+        height, width = here.shape
+        moved = cv2.warpAffine(there, shift, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        flow = self._dis.calc(here, moved, None)
+        flow[..., 0] += dx
+        flow[..., 1] += dy
+        return flow
 
 
 def blend(model: np.ndarray, carried: Carried | None) -> np.ndarray:

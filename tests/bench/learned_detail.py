@@ -58,7 +58,10 @@ def main() -> None:
     model = DetailModel(torch.device(args.device), steps=args.steps)
     model.train([lumas(p) for p in pairs])
     seconds = time.perf_counter() - started
-    print(f"learned from {len(pairs)} pairs in {seconds:.0f} s; check on held-back strips:")
+    print(
+        f"learned from {len(pairs)} pairs in {seconds:.0f} s; check on held-back strips:",
+        flush=True,
+    )
     print(f"  {model.validation}; applied: {model.useful}")
     cases = {
         "face_1, between the training frames": [
