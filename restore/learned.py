@@ -448,6 +448,10 @@ def what_to_learn(pairs: list[Pair], learn: str) -> tuple[set[str], str]:
         why.append(
             f"the film is grey (chroma {film:.1f}) and the references coloured ({references:.1f})"
         )
+    elif film >= 3:
+        why.append(f"no colour: the film has its own (chroma {film:.1f})")
+    else:
+        why.append(f"no colour: the references are grey too (chroma {references:.1f})")
     if scale < 0.9:
         why.append(f"no detail: the references are smaller than the film's frames ({scale:.2f})")
     elif (difference := min(luma_difference(p) for p in pairs)) < 2:

@@ -184,3 +184,23 @@ def test_real_footage_from_a_worse_print_gets_closer_to_the_clean_one(media):
     sharpened = cv2.addWeighted(worse, 2.0, cv2.GaussianBlur(worse, (5, 5), 0), -1.0, 0)
     assert _psnr(luma(out), truth) > _psnr(luma(worse), truth) + 2.0
     assert _psnr(luma(out), truth) > _psnr(luma(sharpened), truth) + 2.0
+
+
+def test_references_that_teach_nothing_are_one_clear_line(tmp_path, clip, capsys):
+    """A colour film, and a reference that is one of its own frames: no colour to add and
+    no detail to learn; the command says so in one line, exit 2, and leaves no master."""
+    from restore.media import iter_frames, open_source
+    from sync.cli import main
+
+    film = tmp_path / "in.mkv"
+    clip(film, frames=6, size=(128, 96))
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    frame = next(f.rgb() for f in iter_frames(open_source(film)) if f.index == 2)
+    cv2.imwrite(str(refs / "000002.png"), frame[..., ::-1])
+    out = tmp_path / "m.mkv"
+    code = main(["restore", str(film), "-o", str(out), "--learn-from", str(refs), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and "teach nothing" in err and "no colour" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
