@@ -91,7 +91,7 @@ def test_references_no_better_than_the_film_are_not_applied():
         worse = _worse(_picture(seed), seed)
         noise = np.random.default_rng(50 + seed).normal(0, 3, worse.shape)
         pairs.append((worse, np.clip(worse + noise, 0, 255).astype(np.uint8), _sure(worse)))
-    model = DetailModel(torch.device("cpu"), steps=150)
+    model = DetailModel(torch.device("cpu"), steps=60)
     model.train(pairs)
     assert not model.useful
 
@@ -144,7 +144,7 @@ def test_the_step_adds_detail_to_a_film_from_a_better_print(tmp_path):
         cv2.imwrite(str(film / f"{index:04d}.png"), _worse(picture, index))
     for index in (0, 1):
         cv2.imwrite(str(refs / f"{index:06d}.png"), sharp[index])
-    step = Learned(pairs=str(refs), film=str(film), fps="24", detail_steps=250, device="cpu")
+    step = Learned(pairs=str(refs), film=str(film), fps="24", detail_steps=150, device="cpu")
     out = [f.rgb()[..., 0] for f in step.process(iter_frames(open_source(film, fps="24")))]
     report = step.report()
     assert report["learns"] == ["detail"] and "detail_check" in report
@@ -171,7 +171,7 @@ def test_real_footage_from_a_worse_print_gets_closer_to_the_clean_one(media):
         warped, valid = register(clean[index], worse)
         pairs.append(Pair(index, worse, warped, valid, agreement(warped, worse, valid)))
     assert min(p.agreement for p in pairs) > 0.9
-    model = DetailModel(torch.device("cpu"), steps=400)
+    model = DetailModel(torch.device("cpu"), steps=250)
     model.train([lumas(p) for p in pairs])
     assert model.useful
     worse = prints.worse_print(clean[60], seed=1060)
