@@ -38,6 +38,8 @@ import numpy as np
 from restore.errors import MediaError, UsageError
 from restore.media import iter_frames, open_source
 from restore.picture import Picture, PictureStep, check
+from restore.propagate import Carrier, Source, blend, shot_spans
+from restore.shots import CutDetector
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,22 @@ class LearnedOptions:
     min_agreement: float = 0.8
     """A reference whose luma, registered, correlates less than this with its film frame
     is left out (a wrong frame number, or a registration that failed)."""
+    learn: str = "auto"
+    """What to learn: chroma (colour for a monochrome film), detail (luma detail from a
+    better source), both, or auto: chroma when the film's frames are grey and the
+    references coloured; detail when the references are at least as large as the film's
+    frames (about: 0.9 of the width) and the model, checked on a strip of the pairs it
+    did not learn from, brings it closer to the references."""
+    carry: bool = True
+    """Carry each reference's own colours along its shot by optical flow, blended with the
+    learned mapping by how well the flow matches (restore/propagate.py)."""
+    carry_tolerance: float = 0.5
+    """Levelled luma mismatch (in standard deviations) at which carried colour is no
+    longer trusted."""
+    detail_steps: int = 1000
+    """Training steps of the detail model (batches of 16 crops of 48 px)."""
+    detail_limit: float = 0.12
+    """The most the detail model may change a pixel's luma (share of the full range)."""
 
     def __post_init__(self) -> None:
         check(10 <= self.steps <= 100_000, "learned", "steps must be 10 to 100000")
@@ -74,6 +92,14 @@ class LearnedOptions:
         check(0 <= self.decay <= 1, "learned", "decay must be 0 to 1")
         check(0 <= self.jitter < 1, "learned", "jitter must be at least 0 and below 1")
         check(self.device in ("auto", "cpu", "cuda"), "learned", "device must be auto, cpu or cuda")
+        check(
+            self.learn in ("auto", "chroma", "detail", "both"),
+            "learned",
+            "learn must be auto, chroma, detail or both",
+        )
+        check(0 < self.carry_tolerance <= 5, "learned", "carry_tolerance must be above 0, to 5")
+        check(10 <= self.detail_steps <= 100_000, "learned", "detail_steps must be 10 to 100000")
+        check(0 < self.detail_limit <= 1, "learned", "detail_limit must be above 0, to 1")
         if self.pairs:
             read_pairs(Path(self.pairs))  # a bad folder is told before any frame is read
 
@@ -85,6 +111,8 @@ class Pair:
     reference: np.ndarray  # the reference, registered onto the film frame, RGB uint8
     valid: np.ndarray  # where the reference covers the frame (bool H x W)
     agreement: float  # correlation of the two lumas where covered, after registration
+    shot: tuple[int, int] | None = None  # first and last frame of the reference's shot
+    scale: float = 1.0  # the reference's width over the film frame's, before registration
 
 
 def read_pairs(folder: Path) -> list[tuple[Path, int]]:
@@ -130,7 +158,10 @@ def register(reference: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.n
     except cv2.error:
         log.warning("a reference could not be registered; used as scaled")
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(scaled, matrix, (width, height), flags=flags)
+    # cubic, so that a sharper reference keeps its detail through a sub-pixel shift
+    warped = cv2.warpAffine(
+        scaled, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP
+    )
     cover = cv2.warpAffine(np.ones((height, width), np.uint8), matrix, (width, height), flags=flags)
     return warped, cv2.erode(cover, np.ones((5, 5), np.uint8)) > 0
 
@@ -161,11 +192,18 @@ def load_pairs(options: LearnedOptions) -> list[Pair]:
     source = open_source(options.film, fps=options.fps or None)
     by_index = {index: path for path, index in wanted}
     frames: dict[int, np.ndarray] = {}
+    cuts: list[int] = []
+    detector, last = CutDetector(), 0
     for frame in iter_frames(source):
+        if frame.index > max(by_index) and len(cuts) and cuts[-1] > max(by_index):
+            break  # every reference's shot has ended: the rest of the film is not needed
+        last = frame.index
+        rgb = frame.rgb()
+        if detector.push(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)):
+            cuts.append(frame.index)
         if frame.index in by_index:
-            frames[frame.index] = frame.rgb()
-        if len(frames) == len(by_index):
-            break
+            frames[frame.index] = rgb
+    spans = shot_spans(cuts, list(frames), last)
     pairs = []
     for index, path in sorted(by_index.items()):
         if index not in frames:
@@ -174,9 +212,9 @@ def load_pairs(options: LearnedOptions) -> list[Pair]:
         if reference is None:
             raise MediaError(path, "is not an image OpenCV can read")
         warped, valid = register(reference[..., ::-1].copy(), frames[index])
-        pairs.append(
-            Pair(index, frames[index], warped, valid, agreement(warped, frames[index], valid))
-        )
+        fit = agreement(warped, frames[index], valid)
+        scale = reference.shape[1] / frames[index].shape[1]
+        pairs.append(Pair(index, frames[index], warped, valid, fit, spans[index], scale))
     return pairs
 
 
@@ -208,6 +246,16 @@ def agreement(reference: np.ndarray, frame: np.ndarray, valid: np.ndarray) -> fl
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def lumas(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the detail model learns from: the film's luma, the reference's (registered),
+    and where the two can be trusted to show the same thing."""
+    from restore.detail import confident
+
+    film = cv2.cvtColor(pair.degraded, cv2.COLOR_RGB2GRAY)
+    better = cv2.cvtColor(pair.reference, cv2.COLOR_RGB2GRAY)
+    return film, better, confident(film, better, pair.valid)
 
 
 _SCALE = 4
@@ -293,14 +341,20 @@ class Model:
         import torch
 
         self.torch = torch
-        want_cuda = options.device in ("auto", "cuda") and torch.cuda.is_available()
-        if options.device == "cuda" and not want_cuda:
-            raise UsageError("picture step learned: --device cuda, but no CUDA device is seen")
-        self.device = torch.device("cuda" if want_cuda else "cpu")
+        self.device = self.pick_device(options.device)
         self.options = options
         torch.manual_seed(options.seed)
         self.net = _network(torch, options.hidden).to(self.device)
         self.loss = float("nan")
+
+    @staticmethod
+    def pick_device(device: str):
+        import torch
+
+        want_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
+        if device == "cuda" and not want_cuda:
+            raise UsageError("picture step learned: --device cuda, but no CUDA device is seen")
+        return torch.device("cuda" if want_cuda else "cpu")
 
     def train(self, pairs: list[Pair]) -> None:
         torch, o = self.torch, self.options
@@ -329,13 +383,16 @@ class Model:
         self.loss = float(np.mean(losses[-max(len(losses) // 10, 1) :]))
         self.net.eval()
 
-    def apply(self, rgb: np.ndarray) -> np.ndarray:
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """The frame's chroma as the model sees it (Cr, Cb at a quarter of its size)."""
         torch = self.torch
         f = features(rgb)
         with torch.no_grad():
             x = torch.from_numpy(f.reshape(-1, FEATURES)).to(self.device)
-            crcb = self.net(x).cpu().numpy().reshape(*f.shape[:2], 2)
-        return coloured(rgb, crcb)
+            return self.net(x).cpu().numpy().reshape(*f.shape[:2], 2)
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        return coloured(rgb, self.predict(rgb))
 
 
 def scores(image: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> tuple[float, ...]:
@@ -362,6 +419,57 @@ def scores(image: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> tuple
     )
 
 
+def colourfulness(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean distance of the pixels' chroma from grey (Cr, Cb in 8-bit levels)."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    distance = np.hypot(ycc[..., 1] - 128, ycc[..., 2] - 128)
+    return float(distance[mask].mean() if mask is not None and mask.any() else distance.mean())
+
+
+def luma_difference(pair: Pair) -> float:
+    """Mean luma difference (8-bit levels) of a reference and its film frame, where the
+    registration is sure: near 0 when the reference is the film's own picture, coloured."""
+    film, better, sure = lumas(pair)
+    if not sure.any():
+        return 0.0
+    return float(np.abs(film[sure].astype(np.float32) - better[sure]).mean())
+
+
+def what_to_learn(pairs: list[Pair], learn: str) -> tuple[set[str], str]:
+    """Chroma, detail or both, as asked, or (auto) as the references show; and why."""
+    if learn != "auto":
+        return ({"chroma", "detail"} if learn == "both" else {learn}), f"asked for ({learn})"
+    film = max(colourfulness(p.degraded) for p in pairs)
+    references = min(colourfulness(p.reference, p.valid) for p in pairs)
+    scale = min(p.scale for p in pairs)
+    wanted, why = set(), []
+    if film < 3 and references > 6:
+        wanted.add("chroma")
+        why.append(
+            f"the film is grey (chroma {film:.1f}) and the references coloured ({references:.1f})"
+        )
+    elif film >= 3:
+        why.append(f"no colour: the film has its own (chroma {film:.1f})")
+    else:
+        why.append(f"no colour: the references are grey too (chroma {references:.1f})")
+    if scale < 0.9:
+        why.append(f"no detail: the references are smaller than the film's frames ({scale:.2f})")
+    elif (difference := min(luma_difference(p) for p in pairs)) < 2:
+        why.append(f"no detail: the references' luma is the film's ({difference:.1f} levels apart)")
+    else:
+        wanted.add("detail")
+        why.append(
+            f"the references are as large as the film's frames ({scale:.2f} of the width) and "
+            f"their luma differs from it ({difference:.1f} levels)"
+        )
+    return wanted, "; ".join(why)
+
+
+def model_size(rgb: np.ndarray) -> tuple[int, int]:
+    """(height, width) of the chroma model's planes for a frame."""
+    return max(rgb.shape[0] // _SCALE, 1), max(rgb.shape[1] // _SCALE, 1)
+
+
 class Learned(PictureStep):
     name = "learned"
     Options = LearnedOptions
@@ -369,37 +477,97 @@ class Learned(PictureStep):
     def __init__(self, **settings: object) -> None:
         super().__init__(**settings)
         self._trained: dict[str, object] = {}
+        self._carrier: Carrier | None = None
 
     def run(self, items: Iterator[Picture]) -> Iterator[Picture]:
         started = time.perf_counter()
-        loaded = load_pairs(self.options)
-        pairs = trusted(loaded, self.options)
-        model = Model(self.options)
-        model.train(pairs)
+        o = self.options
+        loaded = load_pairs(o)
+        pairs = trusted(loaded, o)
+        learns, why = what_to_learn(pairs, o.learn)
+        model = detail = None
+        if "chroma" in learns:
+            model = Model(o)
+            model.train(pairs)
         self._trained = {
             "left_out": [
                 {"frame": p.index, "registration_agreement": round(p.agreement, 4)}
                 for p in loaded
-                if p.agreement < self.options.min_agreement
+                if p.agreement < o.min_agreement
             ],
             "pairs": [
                 {
                     "frame": p.index,
                     "registration_agreement": round(p.agreement, 4),
                     "share_covered": round(float(p.valid.mean()), 4),
+                    "shot": list(p.shot) if p.shot else None,
                 }
                 for p in pairs
             ],
-            "learns": "chroma only (Cr, Cb from luma content); the film's luma is kept",
-            "device": str(model.device),
-            "training_loss": round(model.loss, 6),
-            "training_seconds": round(time.perf_counter() - started, 1),
         }
+        if "detail" in learns:
+            from restore.detail import DetailModel
+
+            device = model.device if model else Model.pick_device(o.device)
+            detail = DetailModel(device, o.detail_steps, limit=o.detail_limit, seed=o.seed)
+            detail.train([lumas(p) for p in pairs])
+            self._trained["detail_check"] = detail.validation
+            if not detail.useful:
+                why += "; detail not applied: on a strip of the pairs held back from learning, "
+                why += "it did not bring the film closer to the references"
+                log.warning("the references' detail did not improve the film: not applied")
+                learns.discard("detail")
+                detail = None
+        if not learns:
+            raise UsageError(f"--learn-from {o.pairs}: the references teach nothing here ({why})")
+        if model is not None and o.carry:
+            self._carrier = Carrier(
+                [
+                    Source(
+                        p.index,
+                        p.shot,
+                        p.degraded,
+                        chroma(p.reference, model_size(p.degraded)),
+                        p.valid,
+                    )
+                    for p in pairs
+                    if p.shot is not None
+                ],
+                tolerance=o.carry_tolerance,
+            )
+        self._trained.update(
+            {
+                "learns": sorted(learns),
+                "why": why,
+                "device": str(model.device if model else detail.device),
+                "training_loss": round(model.loss, 6) if model else None,
+                "training_seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         log.info(
-            "learned from %d reference pair(s) in %.0f s", len(pairs), time.perf_counter() - started
+            "learned %s from %d reference pair(s) in %.0f s",
+            " and ".join(sorted(learns)),
+            len(pairs),
+            time.perf_counter() - started,
         )
         for picture in items:
-            yield self.changed(picture, model.apply(picture.rgb))
+            out = picture.rgb
+            if model is not None:
+                crcb = model.predict(out)
+                if self._carrier is not None:
+                    size = (crcb.shape[1], crcb.shape[0])
+                    crcb = blend(crcb, self._carrier.carry(picture.original.index, out, size))
+                out = coloured(out, crcb)
+            if detail is not None:
+                out = detail.apply(out)
+            yield self.changed(picture, out)
 
     def measures(self) -> dict:
-        return dict(self._trained)
+        entry = dict(self._trained)
+        if self._carrier is not None:
+            carried = self._carrier.frames_carried
+            entry["carried"] = {
+                "frames": carried,
+                "mean_weight": round(self._carrier.weight_sum / carried, 4) if carried else 0.0,
+            }
+        return entry

@@ -173,10 +173,11 @@ def _picture_options(parser: argparse.ArgumentParser, learn: bool = True) -> Non
             "--learn-from",
             type=Path,
             metavar="PAIRS",
-            help="colour a monochrome film from a few coloured reference frames (a folder "
-            "named by frame number, or with pairs.tsv): a small model learns colour from "
-            "content; the film's luma is kept. Runs first in the chain, in place of the "
-            "colour step",
+            help="learn from a few reference frames (a folder named by frame number, or with "
+            "pairs.tsv): coloured stills of a monochrome film teach colour (chroma only; the "
+            "film's luma is kept; each reference's own colours are carried along its shot), "
+            "frames of a better print teach detail; --set learned.learn=chroma|detail|both "
+            "overrides. Runs first in the chain, in place of the colour step",
         )
     parser.add_argument(
         "--set",
