@@ -38,6 +38,8 @@ SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
 }
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
+SPEECH_DEFAULT = SOUND_DEFAULT
+"""The sound steps speech recognition hears by default (``RestoreOptions.speech_sound``)."""
 
 
 class _Lazy:
@@ -78,6 +80,9 @@ class RestoreOptions:
     would ring through, loudness last, on what the master will carry."""
     loudness: float = -23.0
     """Integrated loudness (LUFS) the ``loudness`` step brings the master to."""
+    speech_sound: tuple[str, ...] = SPEECH_DEFAULT
+    """The sound steps speech recognition may hear: the speech tap takes the sound after the
+    chain's leading steps that are named here (the master always gets the whole chain)."""
     picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
     preset: str | None = None
@@ -105,9 +110,20 @@ class Chain:
         settings = settings or {}
         self.steps = [registry[name](**settings.get(name, {})) for name in names]
 
-    def process(self, items: Iterator) -> Iterator:
-        for step in self.steps:
+    def process(
+        self,
+        items: Iterator,
+        tap: Callable[[Iterator], Iterator] | None = None,
+        at: int = 0,
+    ) -> Iterator:
+        """The items through every step; ``tap`` (a pass-through, such as the speech tap)
+        sees them after the first ``at`` steps."""
+        for i, step in enumerate(self.steps):
+            if tap is not None and i == at:
+                items = tap(items)
             items = step.process(items)
+        if tap is not None and at >= len(self.steps):
+            items = tap(items)
         return items
 
     def report(self) -> list[dict]:
@@ -121,3 +137,12 @@ def picture_chain(options: RestoreOptions) -> Chain:
 def sound_chain(options: RestoreOptions) -> Chain:
     steps = {name: partial(make, options) for name, make in SOUND_STEPS.items()}
     return Chain(options.sound, steps, "sound")
+
+
+def speech_steps(options: RestoreOptions) -> tuple[str, ...]:
+    """The sound steps speech recognition hears: the chain's leading run of steps named in
+    ``options.speech_sound`` (the tap sits after them, so nothing is computed twice)."""
+    heard = 0
+    while heard < len(options.sound) and options.sound[heard] in options.speech_sound:
+        heard += 1
+    return options.sound[:heard]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from faces.stage import FaceOptions, tracks_json
 from restore.access import AccessOptions, review_stills, write_access_copy
-from restore.chain import RestoreOptions, picture_chain, sound_chain
+from restore.chain import RestoreOptions, picture_chain, sound_chain, speech_steps
 from restore.errors import MediaError, OutputError, ReelError, UsageError
 from restore.master import (
     MasterWriter,
@@ -348,9 +348,12 @@ class Pipeline:
                 "%s has no picture: the master carries sound and subtitles only", source.path.name
             )
         if source.audio:
-            blocks = sounds.process(iter_audio(source, track, stats=audio_stats))
-            if speech_wav is not None:
-                blocks = SpeechTap(speech_wav).process(blocks)
+            blocks = iter_audio(source, track, stats=audio_stats)
+            if speech_wav is not None:  # speech hears the chain's first steps; the master, all
+                tap = SpeechTap(speech_wav).process
+                blocks = sounds.process(blocks, tap, at=len(speech_steps(options)))
+            else:
+                blocks = sounds.process(blocks)
             streams.append(blocks)
             streams.extend(iter_packets(source, copy) for copy in copies)
         else:
@@ -386,7 +389,11 @@ class Pipeline:
             damaged=damaged,
             audio_samples=writer.stats.audio_samples,
             copied_tracks=tuple(copies),
-            restoration={"picture": pictures.report(), "sound": sounds.report()},
+            restoration={
+                "picture": pictures.report(),
+                "sound": sounds.report(),
+                "speech_hears": list(speech_steps(options)) if speech_wav else None,
+            },
             interlaced=video_stats.interlaced,
         )
 

@@ -150,16 +150,18 @@ def errors(reference: str, hypothesis: str) -> tuple[int, int]:
 
 
 class Cache:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, only: bool = False) -> None:
+        self.path, self.only = path, only
         self.data: dict[str, str] = {}
         if path.exists():
             for line in path.read_text().splitlines():
                 entry = json.loads(line)
                 self.data[entry["key"]] = entry["text"]
 
-    def get(self, key: str, make) -> str:
+    def get(self, key: str, make) -> str | None:
         if key not in self.data:
+            if self.only:
+                return None
             self.data[key] = make()
             with open(self.path, "a") as handle:
                 handle.write(json.dumps({"key": key, "text": self.data[key]}) + "\n")
@@ -173,18 +175,21 @@ def main() -> None:
     parser.add_argument("--variants", default="ours,ffmpeg," + ",".join(VARIANTS))
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "wer.jsonl")
     parser.add_argument("--quick", action="store_true", help="JFK, LibriSpeech and GRID only")
+    parser.add_argument("--cached", action="store_true", help="report what the cache holds")
     args = parser.parse_args()
     snrs = [int(s) for s in args.snr.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     names = ["aged", *args.variants.split(",")]
-    cache = Cache(args.cache)
+    cache = Cache(args.cache, only=args.cached)
     print(f"{platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"SNRs {snrs} dB, seeds {seeds}, versions clean + {names}\n", flush=True)
     # counts[(corpus, snr, name)] = [errors, words]; snr None for clean
     counts: dict[tuple, list[int]] = {}
     words: dict[str, int] = {}
 
-    def add(key: tuple, ref: str, hyp: str) -> None:
+    def add(key: tuple, ref: str, hyp: str | None) -> None:
+        if hyp is None:
+            return
         e, n = errors(ref, hyp)
         c = counts.setdefault(key, [0, 0])
         c[0] += e
