@@ -38,8 +38,9 @@ SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
 }
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
-SPEECH_DEFAULT = SOUND_DEFAULT
-"""The sound steps speech recognition hears by default (``RestoreOptions.speech_sound``)."""
+SPEECH_DEFAULT = ("clicks", "hum", "loudness")
+"""The sound steps speech recognition hears by default: not the broadband denoiser, whose
+artefacts cost Whisper more words than the hiss it takes away (restore/speechsound.py)."""
 
 
 class _Lazy:
@@ -81,8 +82,8 @@ class RestoreOptions:
     loudness: float = -23.0
     """Integrated loudness (LUFS) the ``loudness`` step brings the master to."""
     speech_sound: tuple[str, ...] = SPEECH_DEFAULT
-    """The sound steps speech recognition may hear: the speech tap takes the sound after the
-    chain's leading steps that are named here (the master always gets the whole chain)."""
+    """Which of the ``sound`` steps speech recognition hears (the master always gets them all;
+    ``restore/speechsound.py`` says how the speech copy gets its own)."""
     picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
     preset: str | None = None
@@ -137,12 +138,3 @@ def picture_chain(options: RestoreOptions) -> Chain:
 def sound_chain(options: RestoreOptions) -> Chain:
     steps = {name: partial(make, options) for name, make in SOUND_STEPS.items()}
     return Chain(options.sound, steps, "sound")
-
-
-def speech_steps(options: RestoreOptions) -> tuple[str, ...]:
-    """The sound steps speech recognition hears: the chain's leading run of steps named in
-    ``options.speech_sound`` (the tap sits after them, so nothing is computed twice)."""
-    heard = 0
-    while heard < len(options.sound) and options.sound[heard] in options.speech_sound:
-        heard += 1
-    return options.sound[:heard]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from faces.stage import FaceOptions, tracks_json
 from restore.access import AccessOptions, review_stills, write_access_copy
-from restore.chain import RestoreOptions, picture_chain, sound_chain, speech_steps
+from restore.chain import RestoreOptions, picture_chain, sound_chain
 from restore.errors import MediaError, OutputError, ReelError, UsageError
 from restore.master import (
     MasterWriter,
@@ -44,6 +44,7 @@ from restore.media import (
     iter_packets,
     open_source,
 )
+from restore.speechsound import finish_speech, speech_plan, speech_steps
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
@@ -349,9 +350,9 @@ class Pipeline:
             )
         if source.audio:
             blocks = iter_audio(source, track, stats=audio_stats)
-            if speech_wav is not None:  # speech hears the chain's first steps; the master, all
+            if speech_wav is not None:  # speech hears its own steps of the chain; the master, all
                 tap = SpeechTap(speech_wav).process
-                blocks = sounds.process(blocks, tap, at=len(speech_steps(options)))
+                blocks = sounds.process(blocks, tap, at=speech_plan(options)[0])
             else:
                 blocks = sounds.process(blocks)
             streams.append(blocks)
@@ -370,6 +371,12 @@ class Pipeline:
                     self.progress("master", min(now_s, total or now_s), total)
                     last = now_s
             self.progress("master", total or last, total)
+        speech_report = None
+        if speech_wav is not None and source.audio:
+            speech_report = {
+                "hears": list(speech_steps(options)),
+                "after_the_tap": finish_speech(speech_wav, speech_plan(options)[1], options),
+            }
         if source.video is not None and writer.stats.frames == 0:
             raise MediaError(source.path, "has a picture stream but no frame could be decoded")
         damaged = video_stats.damaged + audio_stats.damaged
@@ -392,7 +399,7 @@ class Pipeline:
             restoration={
                 "picture": pictures.report(),
                 "sound": sounds.report(),
-                "speech_hears": list(speech_steps(options)) if speech_wav else None,
+                "speech": speech_report,
             },
             interlaced=video_stats.interlaced,
         )
