@@ -9,8 +9,10 @@ against their machine transcripts, the pyannote call against its .stm) is aged
 with the tests' own ageing (tests/conftest.py: white hiss at each SNR, 50 Hz hum
 with harmonics, 3 clicks a second; seeded), then heard by Whisper (the
 product's engine and options: faster-whisper tiny.en through the speech tap)
-as it is, restored by our chain, by FFmpeg's chain (the anchor, as in
-tests/bench/sound.py), and by speech-oriented variants of our chain. Prints WER
+as it is, restored by our chain (the master's: ``ours``), by FFmpeg's chain
+(the anchor, as in tests/bench/sound.py), through the pipeline's own speech
+path (``speech``: restore/speechsound.py), and by speech-oriented variants of
+our chain (steps joined by ``+``; ``denoise6``: 6 dB of reduction). Prints WER
 per corpus and pooled (all errors over all reference words), per SNR and over
 all SNRs. Transcripts are cached by clip, SNR, seed and version (--cache), so
 adding a variant costs only its own decoding.
@@ -41,6 +43,7 @@ from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.hum import Dehum  # noqa: E402
 from restore.loudness import Loudness  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
+from restore.speechsound import finish_speech, speech_plan  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
@@ -74,7 +77,7 @@ VARIANTS = (
     "clicks+hum+denoise6",
     "clicks+hum+loudness",
 )
-"""Speech-oriented variants of our chain, by their steps (``denoise6``: 6 dB of reduction)."""
+"""Variants of our chain tried for the recogniser (run at the source's rate, before the tap)."""
 
 
 def variant(name: str) -> Chain:
@@ -130,10 +133,20 @@ def version(name: str, samples: np.ndarray, rate: int, layout: str) -> np.ndarra
     return run_chain(variant(name), samples, rate, layout)
 
 
-def transcribe(samples: np.ndarray, rate: int, layout: str, tmp: Path) -> str:
+def transcribe(samples: np.ndarray, rate: int, layout: str, tmp: Path, speech=False) -> str:
+    """Whisper on the samples through the speech tap; ``speech``: the pipeline's own speech
+    path instead (the chain's shared steps, the tap, the speech copy's later steps)."""
     wav = tmp / "tap.wav"
-    for _ in SpeechTap(wav).process(blocks(samples, rate, layout)):
-        pass
+    options = RestoreOptions()
+    at, after = speech_plan(options)
+    if speech:
+        chain = sound_chain(RestoreOptions(sound=options.sound[:at]))
+        for _ in SpeechTap(wav).process(chain.process(blocks(samples, rate, layout))):
+            pass
+        finish_speech(wav, after, options)
+    else:
+        for _ in SpeechTap(wav).process(blocks(samples, rate, layout)):
+            pass
     result = transcribe_wav(wav, TranscribeOptions())  # the pipeline's own speech options
     return " ".join(s.text for s in result.segments)
 
@@ -172,7 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--snr", default="10,20,30")
     parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--variants", default="ours,ffmpeg," + ",".join(VARIANTS))
+    parser.add_argument("--variants", default="ours,ffmpeg,speech," + ",".join(VARIANTS))
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "wer.jsonl")
     parser.add_argument("--quick", action="store_true", help="JFK, LibriSpeech and GRID only")
     parser.add_argument("--cached", action="store_true", help="report what the cache holds")
@@ -217,6 +230,8 @@ def main() -> None:
                         for name in names:
 
                             def make(n=name, a=aged, r=rate, lay=layout):
+                                if n == "speech":  # what the pipeline gives Whisper
+                                    return transcribe(a, r, lay, tmp, speech=True)
                                 return transcribe(version(n, a, r, lay), r, lay, tmp)
 
                             hyp = cache.get(f"{clip}|{snr}|{seed}|{name}", make)
