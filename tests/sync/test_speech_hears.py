@@ -140,3 +140,32 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
             aged_text.append(hear(aged, rate, layout, restore=False))
             heard_text.append(hear(aged, rate, layout, restore=True))
     assert wer(refs, heard_text) <= wer(refs, aged_text)
+
+
+@pytest.mark.parametrize(
+    ("given", "heard"),
+    [
+        ([], ("clicks", "hum", "loudness")),
+        (["--speech-sound", "all"], ("clicks", "hum", "denoise", "loudness")),
+        (["--speech-sound", "none"], ()),
+        (["--speech-sound", "hum, denoise"], ("hum", "denoise")),
+        (["--sound", "hum,loudness", "--speech-sound", "all"], ("hum", "loudness")),
+    ],
+)
+def test_the_command_line_chooses_what_speech_hears(given, heard, tmp_path):
+    from sync.cli import _restore_options, build_parser
+
+    args = build_parser().parse_args(["run", str(tmp_path / "film.mkv"), *given])
+    assert speech_steps(_restore_options(args)) == heard
+
+
+def test_an_unknown_speech_step_is_one_line_and_code_2(tmp_path, capsys):
+    from sync.cli import main
+
+    film = tmp_path / "film.wav"
+    sf.write(film, np.zeros(16000, np.float32), 16000)
+    code = main(["run", str(film), "-o", str(tmp_path / "out"), "--speech-sound", "hiss"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "--speech-sound" in err and "'hiss'" in err
+    assert not (tmp_path / "out" / "film.manifest.json").exists()
