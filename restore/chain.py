@@ -38,6 +38,9 @@ SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
 }
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
+SPEECH_DEFAULT = ("clicks", "hum", "loudness")
+"""The sound steps speech recognition hears by default: not the broadband denoiser, whose
+artefacts cost Whisper more words than the hiss it takes away (restore/speechsound.py)."""
 
 
 class _Lazy:
@@ -78,6 +81,9 @@ class RestoreOptions:
     would ring through, loudness last, on what the master will carry."""
     loudness: float = -23.0
     """Integrated loudness (LUFS) the ``loudness`` step brings the master to."""
+    speech_sound: tuple[str, ...] = SPEECH_DEFAULT
+    """Which of the ``sound`` steps speech recognition hears (the master always gets them all;
+    ``restore/speechsound.py`` says how the speech copy gets its own)."""
     picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
     preset: str | None = None
@@ -105,9 +111,20 @@ class Chain:
         settings = settings or {}
         self.steps = [registry[name](**settings.get(name, {})) for name in names]
 
-    def process(self, items: Iterator) -> Iterator:
-        for step in self.steps:
+    def process(
+        self,
+        items: Iterator,
+        tap: Callable[[Iterator], Iterator] | None = None,
+        at: int = 0,
+    ) -> Iterator:
+        """The items through every step; ``tap`` (a pass-through, such as the speech tap)
+        sees them after the first ``at`` steps."""
+        for i, step in enumerate(self.steps):
+            if tap is not None and i == at:
+                items = tap(items)
             items = step.process(items)
+        if tap is not None and at >= len(self.steps):
+            items = tap(items)
         return items
 
     def report(self) -> list[dict]:

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from faces.stage import FaceOptions
-from restore.chain import SOUND_DEFAULT, SOUND_STEPS, RestoreOptions
+from restore.chain import SOUND_DEFAULT, SOUND_STEPS, SPEECH_DEFAULT, RestoreOptions
 from restore.errors import DISK_FULL, MediaError, ReelError, UsageError, write_error
 from speech.options import TranscribeOptions
 
@@ -115,6 +115,14 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
         "--no-restore", action="store_true", help="no picture and no sound restoration"
     )
     _sound_options(parser)
+    parser.add_argument(
+        "--speech-sound",
+        metavar="STEPS",
+        default=",".join(SPEECH_DEFAULT),
+        help="which of the sound steps speech recognition hears, comma-separated, 'all' or "
+        f"'none' (default {','.join(SPEECH_DEFAULT)}: the denoiser cost Whisper words; "
+        "the master always gets every step)",
+    )
     parser.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     parser.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     parser.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
@@ -150,7 +158,18 @@ def _restore_options(args: argparse.Namespace) -> RestoreOptions:
     names = tuple(n.strip() for n in args.sound.split(",") if n.strip())
     if names == ("none",):
         names = ()
-    return RestoreOptions(sound=names, loudness=args.loudness)
+    options = RestoreOptions(sound=names, loudness=args.loudness)
+    if hasattr(args, "speech_sound"):
+        speech = tuple(n.strip() for n in args.speech_sound.split(",") if n.strip())
+        speech = {("all",): tuple(SOUND_STEPS), ("none",): ()}.get(speech, speech)
+        unknown = [n for n in speech if n not in SOUND_STEPS]
+        if unknown:
+            raise UsageError(
+                f"--speech-sound: unknown sound step {unknown[0]!r} "
+                f"(known: {', '.join(SOUND_STEPS)}, or all, none)"
+            )
+        options = dataclasses.replace(options, speech_sound=speech)
+    return options
 
 
 def _picture_options(parser: argparse.ArgumentParser, learn: bool = True) -> None:

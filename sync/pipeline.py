@@ -44,6 +44,7 @@ from restore.media import (
     iter_packets,
     open_source,
 )
+from restore.speechsound import finish_speech, speech_plan, speech_steps
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
@@ -348,9 +349,12 @@ class Pipeline:
                 "%s has no picture: the master carries sound and subtitles only", source.path.name
             )
         if source.audio:
-            blocks = sounds.process(iter_audio(source, track, stats=audio_stats))
-            if speech_wav is not None:
-                blocks = SpeechTap(speech_wav).process(blocks)
+            blocks = iter_audio(source, track, stats=audio_stats)
+            if speech_wav is not None:  # speech hears its own steps of the chain; the master, all
+                tap = SpeechTap(speech_wav).process
+                blocks = sounds.process(blocks, tap, at=speech_plan(options)[0])
+            else:
+                blocks = sounds.process(blocks)
             streams.append(blocks)
             streams.extend(iter_packets(source, copy) for copy in copies)
         else:
@@ -367,6 +371,12 @@ class Pipeline:
                     self.progress("master", min(now_s, total or now_s), total)
                     last = now_s
             self.progress("master", total or last, total)
+        speech_report = None
+        if speech_wav is not None and source.audio:
+            speech_report = {
+                "hears": list(speech_steps(options)),
+                "after_the_tap": finish_speech(speech_wav, speech_plan(options)[1], options),
+            }
         if source.video is not None and writer.stats.frames == 0:
             raise MediaError(source.path, "has a picture stream but no frame could be decoded")
         damaged = video_stats.damaged + audio_stats.damaged
@@ -386,7 +396,11 @@ class Pipeline:
             damaged=damaged,
             audio_samples=writer.stats.audio_samples,
             copied_tracks=tuple(copies),
-            restoration={"picture": pictures.report(), "sound": sounds.report()},
+            restoration={
+                "picture": pictures.report(),
+                "sound": sounds.report(),
+                "speech": speech_report,
+            },
             interlaced=video_stats.interlaced,
         )
 

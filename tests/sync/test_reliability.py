@@ -331,12 +331,20 @@ def _limit_file_size(limit: int):
     return apply
 
 
-@pytest.mark.parametrize("limit_kb,where", [(8, "temporary file"), (180, "master.mkv")])
-def test_full_disk_gives_one_line_code_5_and_nothing_finished(limit_kb, where, tmp_path):
+@pytest.mark.parametrize(
+    "limit_kb,where,sound",
+    [
+        (8, "speech.wav", []),
+        (8, "temporary file", ["--sound", "loudness"]),
+        (180, "master.mkv", []),
+    ],
+)
+def test_full_disk_gives_one_line_code_5_and_nothing_finished(limit_kb, where, sound, tmp_path):
     """A size-limited process stands in for a full disk: every write past the limit fails
-    (EFBIG, as ENOSPC would). 8 KB stops the first write (the loudness step's spool, in the
-    system's temporary folder); 180 KB lets that and the speech track (128 KB) through and
-    stops the lossless master half-way."""
+    (EFBIG, as ENOSPC would). 8 KB stops the first write (the speech track, tapped before
+    the loudness step's spool; with loudness alone, the tap comes after it and the spool,
+    in the system's temporary folder, is first); 180 KB lets those (128 KB each) through
+    and stops the lossless master half-way."""
     film = tmp_path / "film.mkv"
     write_film(film, seconds=2.0)
     assert film.stat().st_size > limit_kb * 1024  # the master (lossless) cannot fit either
@@ -353,6 +361,7 @@ def test_full_disk_gives_one_line_code_5_and_nothing_finished(limit_kb, where, t
             str(out),
             "--no-faces",
             "--quiet",
+            *sound,
         ],
         capture_output=True,
         text=True,

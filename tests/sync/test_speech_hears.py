@@ -1,0 +1,171 @@
+"""The pipeline feeds speech recognition the sound through the chain's speech steps (by default
+clicks, hum and loudness, chosen by pooled WER in tests/bench/sound_wer.py), and the master the
+whole chain; on real speech, aged, what recognition hears is no harder to transcribe than the
+aged sound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from restore.chain import RestoreOptions, sound_chain
+from restore.loudness import measure
+from restore.media import iter_audio, open_source
+from restore.speechsound import finish_speech, speech_plan, speech_steps
+from restore.tap import SpeechTap
+from sync.pipeline import Pipeline, RunOptions
+
+GRID = {
+    0: {"b": "bin", "l": "lay", "p": "place", "s": "set"},
+    1: {"b": "blue", "g": "green", "r": "red", "w": "white"},
+    2: {"a": "at", "b": "by", "i": "in", "w": "with"},
+    4: dict(
+        zip(
+            "z0123456789",
+            "zero zero one two three four five six seven eight nine".split(),
+            strict=True,
+        )
+    ),
+    5: {"a": "again", "n": "now", "p": "please", "s": "soon"},
+}
+
+
+def grid_sentence(stem: str) -> str:
+    """A GRID clip's sentence, from its name (bbaf2n: bin blue at f two now)."""
+    return " ".join(GRID[i][c] if i in GRID else c for i, c in enumerate(stem[-6:]))
+
+
+@pytest.fixture(scope="module")
+def aged_jfk(media, age_sound_fn, tmp_path_factory):
+    """JFK (44.1 kHz stereo) with hiss at 20 dB SNR, 50 Hz hum and clicks, as a FLAC file."""
+    source = open_source(media / "speech" / "jfk.flac")
+    clean = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
+    rate = source.audio[0].sample_rate
+    aged, _ = age_sound_fn(clean, rate, snr_db=20, hum_hz=50, clicks_per_s=3)
+    path = tmp_path_factory.mktemp("aged") / "jfk_aged.flac"
+    sf.write(path, aged.T, rate, subtype="PCM_24")
+    return path
+
+
+def test_recognition_hears_the_speech_steps_and_the_master_gets_the_whole_chain(aged_jfk, tmp_path):
+    options = RestoreOptions()
+    heard = speech_steps(options)
+    at, after = speech_plan(options)
+    assert heard and heard != options.sound  # the default: a part of the chain, not all of it
+    source = open_source(aged_jfk)
+    master = Pipeline(RunOptions(restore=options, faces=None, access=None))._write_master(
+        source, tmp_path / "m.mkv", tmp_path / "speech.wav", restore=True
+    )
+    assert master.restoration["speech"]["hears"] == list(heard)
+    assert [s["step"] for s in master.restoration["speech"]["after_the_tap"]] == list(after)
+    assert [s["step"] for s in master.restoration["sound"]] == list(options.sound)
+
+    # what recognition should hear: the speech steps alone, through the same tap
+    expected_wav = tmp_path / "expected.wav"
+    alone = sound_chain(RestoreOptions(sound=heard[:at]))
+    for _ in SpeechTap(expected_wav).process(alone.process(iter_audio(source))):
+        pass
+    finish_speech(expected_wav, after, options)
+    got, _ = sf.read(tmp_path / "speech.wav", dtype="float32")
+    want, _ = sf.read(expected_wav, dtype="float32")
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() < 1e-6
+    if "loudness" in heard:
+        assert measure(got[None, :], 16000, "mono")[0] == pytest.approx(options.loudness, abs=0.5)
+
+    # the master: every step (FLAC keeps 24 bits of it)
+    full = sound_chain(options)
+    want_master = np.concatenate([b.samples for b in full.process(iter_audio(source))], axis=1)
+    got_master = np.concatenate(
+        [b.samples for b in iter_audio(open_source(tmp_path / "m.mkv"))], axis=1
+    )
+    assert got_master.shape == want_master.shape
+    assert np.abs(got_master - want_master).max() < 1e-4
+    assert measure(got_master, source.audio[0].sample_rate, "stereo")[0] == pytest.approx(
+        options.loudness, abs=0.5
+    )
+
+
+@pytest.mark.slow
+def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound(
+    media, age_sound_fn, tmp_path
+):
+    """JFK, the 3 LibriSpeech utterances and the 6 GRID clips (74 words), each aged at 10 and
+    20 dB SNR with 50 Hz hum and clicks: all errors over all words, as the bench pools them
+    (tiny.en moves a word or two per clip either way; one clip decides nothing)."""
+    import csv
+
+    from speech.options import TranscribeOptions
+    from speech.transcribe import transcribe_wav
+    from speech.wer import wer
+
+    clips = [(media / "speech" / "jfk.flac", (media / "speech" / "jfk.txt").read_text())]
+    with open(media / "speech" / "librispeech" / "REFERENCE.tsv", newline="") as handle:
+        clips += [
+            (media / "speech" / "librispeech" / row["file"], row["reference_transcript"])
+            for row in csv.DictReader(handle, delimiter="\t")
+        ]
+    clips += [(clip, grid_sentence(clip.stem)) for clip in sorted(media.glob("faces/grid/*.mpg"))]
+    assert len(clips) == 10
+
+    options = RestoreOptions()
+    at, after = speech_plan(options)
+
+    def hear(samples, rate, layout, restore: bool):
+        """Through the tap as the pipeline does: the shared steps, then the speech copy's own."""
+        from restore.media import AudioBlock
+
+        blocks = (
+            AudioBlock(i, rate, layout, np.ascontiguousarray(samples[:, i : i + rate]))
+            for i in range(0, samples.shape[1], rate)
+        )
+        if restore:
+            blocks = sound_chain(RestoreOptions(sound=options.sound[:at])).process(blocks)
+        wav = tmp_path / "tap.wav"
+        for _ in SpeechTap(wav).process(blocks):
+            pass
+        if restore:
+            finish_speech(wav, after, options)
+        return " ".join(s.text for s in transcribe_wav(wav, TranscribeOptions()).segments)
+
+    refs, aged_text, heard_text = [], [], []
+    for path, reference in clips:
+        source = open_source(path)
+        clean = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
+        rate, layout = source.audio[0].sample_rate, source.audio[0].layout
+        for snr in (10, 20):
+            aged, _ = age_sound_fn(clean, rate, snr_db=snr, hum_hz=50, clicks_per_s=3)
+            refs.append(reference)
+            aged_text.append(hear(aged, rate, layout, restore=False))
+            heard_text.append(hear(aged, rate, layout, restore=True))
+    assert wer(refs, heard_text) <= wer(refs, aged_text)
+
+
+@pytest.mark.parametrize(
+    ("given", "heard"),
+    [
+        ([], ("clicks", "hum", "loudness")),
+        (["--speech-sound", "all"], ("clicks", "hum", "denoise", "loudness")),
+        (["--speech-sound", "none"], ()),
+        (["--speech-sound", "hum, denoise"], ("hum", "denoise")),
+        (["--sound", "hum,loudness", "--speech-sound", "all"], ("hum", "loudness")),
+    ],
+)
+def test_the_command_line_chooses_what_speech_hears(given, heard, tmp_path):
+    from sync.cli import _restore_options, build_parser
+
+    args = build_parser().parse_args(["run", str(tmp_path / "film.mkv"), *given])
+    assert speech_steps(_restore_options(args)) == heard
+
+
+def test_an_unknown_speech_step_is_one_line_and_code_2(tmp_path, capsys):
+    from sync.cli import main
+
+    film = tmp_path / "film.wav"
+    sf.write(film, np.zeros(16000, np.float32), 16000)
+    code = main(["run", str(film), "-o", str(tmp_path / "out"), "--speech-sound", "hiss"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "--speech-sound" in err and "'hiss'" in err
+    assert not (tmp_path / "out" / "film.manifest.json").exists()
