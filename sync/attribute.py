@@ -61,6 +61,11 @@ class AttributionOptions:
     """What changing speaker between neighbouring words costs, in correlation units."""
     min_frames: int = 8
     """Observations a face needs inside a word's window to be scored."""
+    pause_s: float | None = None
+    """Evidence is gathered, and smoothed, within speech between pauses this long (None:
+    within each recogniser segment)."""
+    smooth_frames: int = 1
+    """Median filter over the mouth opening (frames) before its rises are taken."""
 
 
 def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) -> np.ndarray:
@@ -122,7 +127,9 @@ class _Signal:
     opening: np.ndarray  # the mouth opening, band-passed to the syllable rhythm
 
 
-def _mouth_signal(track: FaceTrack) -> _Signal | None:
+def _mouth_signal(
+    track: FaceTrack, options: AttributionOptions = AttributionOptions()
+) -> _Signal | None:
     times = np.asarray(track.times)
     if len(times) < 2:
         return None
@@ -136,6 +143,10 @@ def _mouth_signal(track: FaceTrack) -> _Signal | None:
     # otherwise bend the filter's idea of time.
     grid = np.arange(times[0], times[-1] + 1e-9, 1 / MOUTH_RATE)
     uniform = np.interp(grid, times, opening)
+    if options.smooth_frames > 1 and len(uniform) >= options.smooth_frames:
+        from scipy.signal import medfilt
+
+        uniform = medfilt(uniform, options.smooth_frames)
     rises = np.maximum(np.gradient(uniform), 0.0)
     return _Signal(
         track, grid, syllable_band(rises, MOUTH_RATE), syllable_band(uniform, MOUTH_RATE)
@@ -151,19 +162,51 @@ def attribute(
     """Lines with speakers: one speaker per line, split where the speaker changes."""
     if faces is None or envelope is None or not faces.tracks or not len(envelope):
         return lines_from_segments(segments)
-    signals = [s for s in map(_mouth_signal, faces.tracks) if s is not None]
+    signals = [s for s in (_mouth_signal(t, options) for t in faces.tracks) if s is not None]
     signals = [s for s in signals if s.track.character is not None]
     if not signals:
         return lines_from_segments(segments)
     band = syllable_band(envelope, ENVELOPE_RATE)
+    words = [
+        (index, word)
+        for index, segment in enumerate(segments)
+        for word in (segment.words or (Word(segment.start, segment.end, segment.text, 1.0),))
+    ]
+    scores: list[dict[str, float]] = []
+    path: list[str | None] = []
+    for run in _utterances(words, options):
+        span = (run[0][1].start - options.context_s, run[-1][1].end + options.context_s)
+        run_scores = [_word_scores(w, span, signals, band, options) for _, w in run]
+        scores += run_scores
+        path += _viterbi(run_scores, options)
     lines: list[Line] = []
-    for segment in segments:
-        words = segment.words or (Word(segment.start, segment.end, segment.text, 1.0),)
-        span = (words[0].start - options.context_s, words[-1].end + options.context_s)
-        scores = [_word_scores(w, span, signals, band, options) for w in words]
-        path = _viterbi(scores, options)
-        lines.extend(_split(segment, words, path, scores, options))
+    at = 0
+    for index, segment in enumerate(segments):
+        count = sum(1 for i, _ in words[at:] if i == index)
+        own = tuple(w for _, w in words[at : at + count])
+        lines.extend(_split(segment, own, path[at : at + count], scores[at : at + count], options))
+        at += count
     return tuple(lines)
+
+
+def _utterances(words: list[tuple[int, Word]], options: AttributionOptions) -> list[list]:
+    """Runs of words judged together: without ``pause_s``, each recogniser segment; with it,
+    speech between pauses of at least ``pause_s``, across segment boundaries (a segment is
+    the recogniser's window, not a turn: it can straddle a pause where the speaker changes,
+    and one turn can come as two segments)."""
+    runs: list[list] = []
+    for index, word in words:
+        if runs:
+            last_index, last = runs[-1][-1]
+            if options.pause_s is None:
+                joined = last_index == index
+            else:
+                joined = word.start - last.end < options.pause_s
+            if joined:
+                runs[-1].append((index, word))
+                continue
+        runs.append([(index, word)])
+    return runs
 
 
 def _word_scores(word: Word, span, signals, band, options) -> dict[str, float]:
