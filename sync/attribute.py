@@ -66,6 +66,9 @@ class AttributionOptions:
     within each recogniser segment)."""
     smooth_frames: int = 1
     """Median filter over the mouth opening (frames) before its rises are taken."""
+    jaw_weight: float = 0.0
+    """The jaw-opening blendshape's share in the mouth signal (each standardised per track):
+    two readings of the same movement, whose errors under grain are partly independent."""
 
 
 def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) -> np.ndarray:
@@ -139,6 +142,9 @@ def _mouth_signal(
     if not np.isfinite(opening).any():
         return None
     opening = np.where(np.isfinite(opening), opening, np.nanmedian(opening))
+    jaw = np.asarray(track.jaw, dtype=float)
+    if options.jaw_weight > 0 and np.isfinite(jaw).all() and len(jaw) == len(opening):
+        opening = _standard(opening) + options.jaw_weight * _standard(jaw)
     # A uniform 25 Hz grid: variable frame rates (and frames the detector missed) would
     # otherwise bend the filter's idea of time.
     grid = np.arange(times[0], times[-1] + 1e-9, 1 / MOUTH_RATE)
@@ -151,6 +157,11 @@ def _mouth_signal(
     return _Signal(
         track, grid, syllable_band(rises, MOUTH_RATE), syllable_band(uniform, MOUTH_RATE)
     )
+
+
+def _standard(values: np.ndarray) -> np.ndarray:
+    spread = float(np.std(values))
+    return (values - np.median(values)) / spread if spread > 1e-9 else values - np.median(values)
 
 
 def attribute(
