@@ -138,7 +138,30 @@ def build(cache: Path, only: str | None = None, reverse: bool = False) -> None:
 
 
 def load(name: str, cache: Path = CACHE) -> dict:
-    return pickle.loads((cache / f"{name}.pkl").read_bytes())
+    item = pickle.loads((cache / f"{name}.pkl").read_bytes())
+    for extra in cache.glob(f"{name}.*.speech.pkl"):  # transcripts added later
+        item[extra.name[len(name) + 1 : -len(".speech.pkl")]] = pickle.loads(extra.read_bytes())
+    return item
+
+
+def add_transcript(name: str, key: str, options, cache: Path = CACHE) -> None:
+    """Whisper with other ``TranscribeOptions`` on an item's restored sound, kept beside it
+    as ``item[key]``."""
+    import soundfile as sf
+
+    from speech.transcribe import transcribe_wav
+
+    target = cache / f"{name}.{key}.speech.pkl"
+    if target.exists():
+        return
+    item = pickle.loads((cache / f"{name}.pkl").read_bytes())
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "restored.wav"
+        sf.write(wav, item["restored"], 16000, subtype="FLOAT")
+        result = transcribe_wav(wav, options)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(pickle.dumps(result))
+    partial.rename(target)
 
 
 def envelope(samples: np.ndarray, rate: int = 16000, band=(300.0, 3000.0)) -> np.ndarray:
@@ -159,5 +182,15 @@ if __name__ == "__main__":
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--only", help="build only items whose name contains this")
     parser.add_argument("--reverse", action="store_true", help="build from the last item")
+    parser.add_argument(
+        "--regions", action="store_true", help="add transcripts decoded VAD region by region"
+    )
     args = parser.parse_args()
-    build(args.cache, args.only, args.reverse)
+    if args.regions:
+        from speech.options import TranscribeOptions
+
+        for name in dialogue_names() + single_names():
+            if (args.cache / f"{name}.pkl").exists():
+                add_transcript(name, "speech_regions", TranscribeOptions(vad_regions=True))
+    else:
+        build(args.cache, args.only, args.reverse)

@@ -61,7 +61,7 @@ def transcript_of(name: str, item: dict, variant: Variant) -> Transcript:
     faces = item["faces"]
     if variant.picture == "archival" and item.get("faces_archival") is not None:
         faces = item["faces_archival"]
-    speech = item[variant.speech]
+    speech = item.get(variant.speech) or item["speech"]
     if variant.sound == "both":  # the mean of the two log envelopes
         a, b = envelope_of(name, item, "restored"), envelope_of(name, item, "raw")
         n = min(len(a), len(b))
@@ -182,6 +182,12 @@ VARIANTS = [
     Variant("archival picture", picture="archival"),
     Variant("raw sound + archival picture", sound="raw", picture="archival"),
     Variant("transcript on raw sound", speech="speech_raw"),
+    Variant("transcript by VAD region", speech="speech_regions"),
+    Variant(
+        "transcript by VAD region, pause 0.3 window 4",
+        Opt(pause_s=0.3, window_s=4.0),
+        speech="speech_regions",
+    ),
 ]
 
 
