@@ -160,33 +160,30 @@ def row(variant: Variant, result: dict) -> str:
 
 
 Opt = AttributionOptions
+BEFORE = Opt(pause_s=None, window_s=2.0)  # the attribution before pauses and 3 s windows
+# "speech": Whisper as the cache was built (VAD regions joined); "speech_regions": region by
+# region (``--regions``, the default since). The rows of docs/benchmarks.md's speakers section.
 VARIANTS = [
-    Variant("product as it is (restored sound, plain picture)"),
-    Variant("both envelopes", sound="both"),
-    Variant("pause 0.3", Opt(pause_s=0.3)),
-    Variant("pause 0.5", Opt(pause_s=0.5)),
-    Variant("window 3", Opt(window_s=3.0)),
-    Variant("window 4", Opt(window_s=4.0)),
-    Variant("median 3", Opt(smooth_frames=3)),
-    Variant("pause 0.3 window 3", Opt(pause_s=0.3, window_s=3.0)),
-    Variant("jaw 0.5", Opt(jaw_weight=0.5)),
-    Variant("jaw 1", Opt(jaw_weight=1.0)),
-    Variant("pause 0.3 window 4", Opt(pause_s=0.3, window_s=4.0)),
-    Variant("pause 0.3 window 4 jaw 1", Opt(pause_s=0.3, window_s=4.0, jaw_weight=1.0)),
+    Variant("before (2 s per word within each segment; joined VAD regions)", BEFORE),
+    Variant("(a) mouths against the sound before the sound chain", BEFORE, sound="raw"),
+    Variant("(a) against the mean of both envelopes", BEFORE, sound="both"),
+    Variant("(b) faces read on the archival-restored picture", BEFORE, picture="archival"),
+    Variant("(c) judged within speech between 0.3 s pauses", Opt(window_s=2.0)),
+    Variant("(d) 3 s per word", Opt(pause_s=None)),
+    Variant("(d) 4 s per word", Opt(pause_s=None, window_s=4.0)),
+    Variant("(d) 3 s per word, mouth median-filtered over 3 frames", Opt(pause_s=None, smooth_frames=3)),
+    Variant("(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)),
+    Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
+    Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
+    Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
+    Variant("region by region, pauses 0.3 s, 3 s per word (now)", speech="speech_regions"),
+    Variant("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
+    Variant("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
     Variant(
-        "pause 0.3 window 4 jaw 1 archival",
-        Opt(pause_s=0.3, window_s=4.0, jaw_weight=1.0),
-        picture="archival",
-    ),
-    Variant("raw sound envelope", sound="raw"),
-    Variant("archival picture", picture="archival"),
-    Variant("raw sound + archival picture", sound="raw", picture="archival"),
-    Variant("transcript on raw sound", speech="speech_raw"),
-    Variant("transcript by VAD region", speech="speech_regions"),
-    Variant(
-        "transcript by VAD region, pause 0.3 window 4",
-        Opt(pause_s=0.3, window_s=4.0),
+        "region by region, 4 s, archival picture",
+        Opt(window_s=4.0),
         speech="speech_regions",
+        picture="archival",
     ),
 ]
 
