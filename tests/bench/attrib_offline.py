@@ -171,8 +171,12 @@ VARIANTS = [
     Variant("(c) judged within speech between 0.3 s pauses", Opt(window_s=2.0)),
     Variant("(d) 3 s per word", Opt(pause_s=None)),
     Variant("(d) 4 s per word", Opt(pause_s=None, window_s=4.0)),
-    Variant("(d) 3 s per word, mouth median-filtered over 3 frames", Opt(pause_s=None, smooth_frames=3)),
-    Variant("(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)),
+    Variant(
+        "(d) 3 s per word, mouth median-filtered over 3 frames", Opt(pause_s=None, smooth_frames=3)
+    ),
+    Variant(
+        "(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)
+    ),
     Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
     Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
     Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
