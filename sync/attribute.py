@@ -70,10 +70,12 @@ class AttributionOptions:
     segment boundaries (None: within each recogniser segment). A segment that straddles a
     pause where the speaker changes then splits at the pause."""
     smooth_frames: int = 1
-    """Median filter over the mouth opening (frames) before its rises are taken."""
+    """Median filter over the mouth opening (frames) before its rises are taken. Off: over 3
+    frames it blunted the syllables' rises (composed dialogues, clean 114 -> 110 turns)."""
     jaw_weight: float = 0.0
-    """The jaw-opening blendshape's share in the mouth signal (each standardised per track):
-    two readings of the same movement, whose errors under grain are partly independent."""
+    """The jaw-opening blendshape's share in the mouth signal (each standardised per track),
+    a second reading of the same movement. Off: at 1.0, aged 104 -> 105 turns but clean
+    114 -> 110 (docs/benchmarks.md)."""
 
 
 def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) -> np.ndarray:
