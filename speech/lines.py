@@ -59,32 +59,72 @@ def _normal(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
 
 
-def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
-    """Drop what Whisper invents: loops, text on silence, and runs of the same line."""
-    dropped = {"repetition": 0, "silence": 0, "too fast": 0}
-    kept: list[Segment] = []
+def verdicts(segments: Sequence[Segment]) -> list[str | None]:
+    """Why the guard drops each segment ("repetition", "too fast", "silence"), or None."""
+    out: list[str | None] = []
+    last: Segment | None = None
     run = 0
     for seg in segments:
-        if seg.compression_ratio > LOOP_RATIO and seg.avg_logprob < LOW_LOGPROB:
-            dropped["repetition"] += 1
-            continue
-        if _loops(seg.text):
-            dropped["repetition"] += 1
-            continue
+        reason = None
         letters = len(re.sub(r"\W", "", seg.text))
-        if letters >= 12 and letters > MAX_CPS * max(seg.end - seg.start, 0.0):
-            dropped["too fast"] += 1
+        if seg.compression_ratio > LOOP_RATIO and seg.avg_logprob < LOW_LOGPROB:
+            reason = "repetition"
+        elif _loops(seg.text):
+            reason = "repetition"
+        elif letters >= 12 and letters > MAX_CPS * max(seg.end - seg.start, 0.0):
+            reason = "too fast"
+        elif seg.no_speech_prob > NO_SPEECH and seg.avg_logprob < LOW_LOGPROB:
+            reason = "silence"
+        else:
+            same = last is not None and _normal(seg.text) == _normal(last.text) != ""
+            run = run + 1 if same else 0
+            if run >= 2:  # a line said twice can be real dialogue; a third time is a loop
+                reason = "a third time"
+            else:
+                last = seg
+        out.append(reason)
+    return out
+
+
+def guard(segments: Sequence[Segment]) -> tuple[list[Segment], dict[str, int]]:
+    """Drop what Whisper invents: loops, text on silence, and runs of the same line."""
+    dropped: dict[str, int] = {}
+    kept: list[Segment] = []
+    for seg, reason in zip(segments, verdicts(segments), strict=True):
+        if reason is None:
+            kept.append(seg)
+        else:
+            reason = "repetition" if reason == "a third time" else reason
+            dropped[reason] = dropped.get(reason, 0) + 1
+    return kept, dropped
+
+
+LOST = ("repetition", "too fast")
+"""A decoder caught in a loop (or squeezing a window's text into a moment) has skipped
+what was said around it: that stretch gets a second decode on its own."""
+
+
+def lost_spans(
+    segments: Sequence[Segment], start: float, end: float, min_s: float = 0.5
+) -> list[tuple[float, float]]:
+    """Stretches of a window that a looping decode lost: each dropped loop's gap between the
+    kept segments around it (from ``start``/``end`` at the window's edges).
+
+    A loop's own times are not where the speech it swallowed was (the decoder stamps it
+    anywhere in the stretch it consumed), so the whole gap between the kept neighbours is
+    decoded again."""
+    marks = list(zip(segments, verdicts(segments), strict=True))
+    kept = sorted((s.start, s.end) for s, reason in marks if reason is None)
+    spans: list[tuple[float, float]] = []
+    for seg, reason in marks:
+        if reason not in LOST:
             continue
-        if seg.no_speech_prob > NO_SPEECH and seg.avg_logprob < LOW_LOGPROB:
-            dropped["silence"] += 1
-            continue
-        same = bool(kept) and _normal(seg.text) == _normal(kept[-1].text) != ""
-        run = run + 1 if same else 0
-        if run >= 2:  # a line said twice can be real dialogue; a third time running is a loop
-            dropped["repetition"] += 1
-            continue
-        kept.append(seg)
-    return kept, {k: v for k, v in dropped.items() if v}
+        left = max([e for s, e in kept if s <= seg.start], default=start)
+        right = min([s for s, _ in kept if s > seg.start], default=end)
+        left, right = max(start, min(left, seg.start)), min(end, max(right, left))
+        if right - left >= min_s and (left, right) not in spans:
+            spans.append((left, right))
+    return spans
 
 
 def _loops(text: str) -> bool:

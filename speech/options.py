@@ -41,6 +41,10 @@ class TranscribeOptions:
     looped or unlikely. Off by default: dialogue that repeats its lines trips the loop
     check, and the sampled text lost 5 of 8 turns of a composed GRID dialogue (kept with
     the beam search). When on, sampling is seeded per window: reproducible."""
+    retry_lost: bool = True
+    """A stretch that a looping decode swallowed (the guard drops the loop) is decoded once
+    more on its own; what that gives is kept only if it passes the guard too. On 400 s of
+    1968 dialogue in 60 s windows one loop had swallowed 24 s of speech."""
     prompt: str | None = None
     """Vocabulary or names to expect (character names, period words), given to the decoder."""
     window_s: float = 60.0

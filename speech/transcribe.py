@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import soundfile as sf
 from restore.errors import UsageError
 from restore.tap import SPEECH_RATE
 from speech.engines import ENGINES
-from speech.lines import clamp, guard, split_lines
+from speech.lines import clamp, guard, lost_spans, split_lines
 from speech.options import TranscribeOptions
 from speech.timing import trim_word_ends
 from speech.types import SpeechResult
@@ -72,6 +73,8 @@ def transcribe_wav(
                 log.info("detected language %s (p=%.2f)", language, prob)
         found, outside = clamp(found, round(offset + len(audio) / rate, 3))
         kept, removed = guard(found)
+        if options.retry_lost:
+            kept = _retry_lost(engine, found, kept, audio, rate, offset, language, options)
         kept = trim_word_ends(kept, audio, rate, offset)
         if outside:
             removed["beyond the audio"] = outside
@@ -97,3 +100,25 @@ def transcribe_wav(
         compute_type=engine.compute_type,
         dropped=tuple(sorted(dropped.items())),
     )
+
+
+def _retry_lost(engine, found, kept, audio, rate, offset, language, options) -> list:
+    """Decode again, each on its own, the stretches a looping decode swallowed; keep what
+    passes the guard. Once: a stretch that loops again stays empty."""
+    end = offset + len(audio) / rate
+    # the same beam search would loop again: Whisper's own way out, seeded sampling when the
+    # text looks looped, for these stretches only
+    options = dataclasses.replace(options, fallback=True)
+    for left, right in lost_spans(found, offset, end):
+        piece = audio[int(round((left - offset) * rate)) : int(round((right - offset) * rate))]
+        again, _, _ = engine.transcribe(piece, left, language, options)
+        again, _ = clamp(again, round(right, 3))
+        again, _ = guard(again)
+        log.info(
+            "a decoder loop had swallowed %.1f-%.1f s: decoded again, %d segments back",
+            left,
+            right,
+            len(again),
+        )
+        kept = sorted([*kept, *(s for s in again if s.start >= left - 0.01)], key=lambda s: s.start)
+    return kept

@@ -153,7 +153,8 @@ def _restore_options(args: argparse.Namespace) -> RestoreOptions:
     return RestoreOptions(sound=names, loudness=args.loudness)
 
 
-def _picture_options(parser: argparse.ArgumentParser) -> None:
+def _picture_options(parser: argparse.ArgumentParser, learn: bool = True) -> None:
+    """Picture restoration; ``learn`` adds --learn-from (references belong to one film)."""
     parser.add_argument(
         "--preset",
         default="archival",
@@ -167,14 +168,16 @@ def _picture_options(parser: argparse.ArgumentParser) -> None:
         help="picture steps to run, in order, e.g. deflicker,dust "
         "(deflicker, scratch, dust, denoise, stabilise, colour)",
     )
-    parser.add_argument(
-        "--learn-from",
-        type=Path,
-        metavar="PAIRS",
-        help="colour a monochrome film from a few coloured reference frames (a folder named by "
-        "frame number, or with pairs.tsv): a small model learns colour from content; the "
-        "film's luma is kept. Runs first in the chain, in place of the colour step",
-    )
+    if learn:
+        parser.add_argument(
+            "--learn-from",
+            type=Path,
+            metavar="PAIRS",
+            help="colour a monochrome film from a few coloured reference frames (a folder "
+            "named by frame number, or with pairs.tsv): a small model learns colour from "
+            "content; the film's luma is kept. Runs first in the chain, in place of the "
+            "colour step",
+        )
     parser.add_argument(
         "--set",
         dest="settings",
@@ -228,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         if action.dest == "input":
             action.help = "a folder of films (searched recursively; see docs/batch.md)"
     _film_options(batch)
+    _picture_options(batch, learn=False)  # as `run` restores each film; references are per film
     batch.add_argument(
         "--workers", type=int, default=1, metavar="N", help="films at once, in local processes"
     )
@@ -407,14 +411,15 @@ def _options(args: argparse.Namespace):
 
         preset = None if args.preset == "none" else args.preset
         sets = tuple(args.settings)
-        if args.learn_from is not None:
+        learn_from = getattr(args, "learn_from", None)
+        if learn_from is not None:
             sets += (
-                f"learned.pairs={args.learn_from}",
+                f"learned.pairs={learn_from}",
                 f"learned.film={args.input}",
                 f"learned.fps={args.fps or ''}",
             )
         names, settings = picture_plan(preset, args.steps, sets)
-        if args.learn_from is not None and "learned" not in names:
+        if learn_from is not None and "learned" not in names:
             # first: it learns from the film as decoded, so it must see the frames that way;
             # the references set the colours, so the fading correction (colour) stands down
             names = ("learned", *(name for name in names if name != "colour"))

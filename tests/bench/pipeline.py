@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 REPEATS = 3
 
+from timing import best_of  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.media import open_source  # noqa: E402
 from speech.models import packaged_model  # noqa: E402
 from speech.options import TranscribeOptions  # noqa: E402
@@ -33,12 +35,7 @@ from sync.pipeline import Pipeline  # noqa: E402
 
 
 def best(work) -> float:
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best_of(REPEATS, work)
 
 
 def anchor_transcode(film: Path, out: Path) -> None:

@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 REPEATS = 3
 
+from timing import best_of  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.master import SubtitleTrack, mux_subtitles  # noqa: E402
 from sync.corrections import rename  # noqa: E402
 from sync.cues import check, summary  # noqa: E402
@@ -36,12 +38,7 @@ from sync.subtitles import RunFolder, render  # noqa: E402
 
 
 def best(work) -> float:
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best_of(REPEATS, work)
 
 
 def cli(*args: str) -> None:

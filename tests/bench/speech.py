@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 BIN = Path(sys.executable).parent
 
+from timing import best_of  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.media import iter_audio, open_source  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.models import packaged_model  # noqa: E402
@@ -155,15 +157,6 @@ def long_recording(tmp: Path) -> tuple[Path, float]:
     path = tmp / "notld_all.wav"
     sf.write(path, audio, 16000)
     return path, len(audio) / 16000
-
-
-def best_of(n: int, work) -> float:
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def speed_table(tmp: Path, whole_commands: bool) -> None:

@@ -98,3 +98,19 @@ def test_clamp_drops_text_past_the_end_of_the_audio():
     kept, dropped = clamp([inside, straddling, beyond], end=11.0)
     assert dropped == 1 and [s.text for s in kept] == ["we are here", "still talking"]
     assert kept[1].end == 11.0 and all(w.end <= 11.0 for w in kept[1].words)
+
+
+def test_a_loop_marks_the_whole_gap_it_swallowed_for_a_second_decode():
+    from speech.lines import lost_spans
+
+    before, after = seg("We came by the road.", 1.0), seg("Then the lights went out.", 20.0)
+    # the decoder stamps its loop anywhere in the stretch it consumed: here at 17 s
+    loop = Segment(17.0, 17.2, "Prabababababababababababa", before.words)
+    quiet = seg("Subtitles by the community", 25.0, no_speech_prob=0.9, avg_logprob=-1.2)
+    spans = lost_spans([before, loop, after, quiet], start=0.0, end=30.0)
+    assert spans == [(before.end, after.start)]
+    assert lost_spans([before, after, quiet], 0.0, 30.0) == []  # text on silence: nothing lost
+    # a loop at the window's start runs from the start; one at its end to the end
+    first = Segment(4.0, 4.1, "one two three one two three one two three", before.words)
+    assert lost_spans([first, after], 0.0, 30.0) == [(0.0, after.start)]
+    assert lost_spans([before, loop], 0.0, 30.0) == [(before.end, 30.0)]

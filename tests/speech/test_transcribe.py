@@ -318,3 +318,70 @@ def test_dialogue_that_repeats_its_lines_gives_the_same_text_every_run(media, tm
         assert len(texts) == 1, texts
     plain = transcribe_wav(tmp_path / "talk.wav", TranscribeOptions())
     assert len(plain.segments) == 6  # one line per turn: none merged, none dropped
+
+
+class _LoopsOnce:
+    """An engine that loops on the whole window, then decodes the stretch given again."""
+
+    name, model_path, device, compute_type, multilingual = "scripted", "-", "cpu", "int8", False
+
+    def __init__(self, second: str) -> None:
+        self.calls: list[tuple[float, float, bool]] = []
+        self.second = second
+
+    def transcribe(self, audio, offset, language, options):
+        from speech.types import Segment, Word
+
+        seconds = len(audio) / 16000
+        self.calls.append((offset, round(seconds, 3), options.fallback))
+        words = tuple(
+            Word(offset + 1.0 + 0.4 * i, offset + 1.3 + 0.4 * i, w, 0.9)
+            for i, w in enumerate(self.second.split())
+        )
+        if len(self.calls) == 1:
+            stop = (Word(offset + 0.5, offset + 1.0, "Stop.", 0.9),)
+            spoken = Segment(offset + 0.5, offset + 1.0, "Stop.", stop)
+            loop = Segment(offset + 9.0, offset + 9.1, "Prabababababababababababab", stop)
+            return [spoken, loop], "en", 1.0
+        return [Segment(words[0].start, words[-1].end, self.second, words)], "en", 1.0
+
+
+@pytest.mark.parametrize("second", ["They are coming to get you.", "ha" + "ba" * 40])
+def test_a_stretch_a_loop_swallowed_is_decoded_again(tmp_path, monkeypatch, second):
+    import speech.transcribe
+
+    engine = _LoopsOnce(second)
+    monkeypatch.setitem(speech.transcribe.ENGINES, "scripted", lambda options: engine)
+    sf.write(tmp_path / "speech.wav", np.zeros(12 * 16000, np.float32), 16000)
+    options = TranscribeOptions(engine="scripted", window_s=60.0)
+    result = transcribe_wav(tmp_path / "speech.wav", options)
+    # the loop swallowed everything after "Stop." to the window's end: that stretch, alone,
+    # with Whisper's seeded fallback
+    assert engine.calls == [(0.0, 12.0, False), (1.0, 11.0, True)]
+    if second.startswith("ha"):  # the second decode loops too: nothing is invented
+        assert [s.text for s in result.segments] == ["Stop."]
+    else:
+        assert " ".join(s.text for s in result.segments) == f"Stop. {second}"
+        assert result.words[1].start == 2.0  # on the film's clock
+    assert dict(result.dropped)["too fast"] >= 1
+    off = TranscribeOptions(engine="scripted", window_s=60.0, retry_lost=False)
+    engine.calls.clear()
+    assert [s.text for s in transcribe_wav(tmp_path / "speech.wav", off).segments] == ["Stop."]
+    assert len(engine.calls) == 1
+
+
+@pytest.mark.slow
+def test_speech_a_real_decoder_loop_swallowed_comes_back(media, tmp_path):
+    """tiny.en loops on this cut of the 1968 film (at "Barbra"), and the loop swallows the
+    20 s of newscast after it; decoded again on its own, the stretch comes back."""
+    clip = media / "speech" / "notld_1968" / "60s_i_dont_want_anyones_life_on_my_hands.wav"
+    audio, rate = sf.read(clip, dtype="float32")
+    sf.write(tmp_path / "cut.wav", audio[12 * rate :], rate)
+    result = transcribe_wav(tmp_path / "cut.wav", TranscribeOptions())
+    text = normalise(" ".join(s.text for s in result.segments))
+    assert len(result.words) >= 90
+    assert all(w in text.split() for w in ("hysteria", "murder", "flesh", "victims"))
+    plain = transcribe_wav(tmp_path / "cut.wav", TranscribeOptions(retry_lost=False))
+    if not plain.dropped:
+        pytest.skip("this CPU's decoder does not loop on the cut: nothing to bring back")
+    assert len(plain.words) < len(result.words) - 40

@@ -366,3 +366,20 @@ def test_cue_options_build_the_rules(capsys):
     assert "--max-chars 3" in capsys.readouterr().err
     assert main(["rename", "nowhere-folder", "S1", "Ben"]) == 3
     assert "nowhere-folder" in capsys.readouterr().err
+
+
+def test_batch_restores_each_film_as_run_does():
+    from sync.cli import _options, build_parser
+
+    def restore(*argv):
+        return _options(build_parser().parse_args(list(argv))).restore
+
+    run, batch = restore("run", "film.mp4"), restore("batch", "films", "-o", "out")
+    assert batch.picture and batch.picture == run.picture and batch.preset == "archival"
+    access = restore("batch", "films", "-o", "out", "--preset", "access")
+    assert access.picture_settings != batch.picture_settings and access.preset == "access"
+    steps = restore("batch", "films", "-o", "out", "--steps", "dust", "--set", "dust.grow=2")
+    assert steps.picture == ("dust",) and steps.picture_settings["dust"]["grow"] == 2
+    assert restore("batch", "films", "-o", "out", "--preset", "none").picture == ()
+    with pytest.raises(SystemExit):  # reference frames belong to one film, not a folder
+        build_parser().parse_args(["batch", "films", "-o", "out", "--learn-from", "refs"])
