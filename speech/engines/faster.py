@@ -115,9 +115,27 @@ class FasterWhisper:
             segments, info = BatchedInferencePipeline(self.model).transcribe(
                 audio, batch_size=self.batch_size, without_timestamps=False, **common
             )
+        elif options.vad and options.vad_regions:
+            clips = speech_regions(audio)
+            if not clips:
+                return [], language or "en", 0.0
+            common.update(vad_filter=False, clip_timestamps=clips)
+            segments, info = self.model.transcribe(audio, **common)
         else:
             segments, info = self.model.transcribe(audio, **common)
         return to_segments(segments, offset), info.language, float(info.language_probability)
+
+
+def speech_regions(audio: np.ndarray, rate: int = 16000) -> list[float]:
+    """Where the Silero VAD hears speech (its defaults, as ``vad_filter`` uses them), as
+    faster-whisper's ``clip_timestamps``: start, end, start, end ... in seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [
+        round(edge / rate, 3)
+        for region in get_speech_timestamps(audio, VadOptions())
+        for edge in (region["start"], region["end"])
+    ]
 
 
 def load(options: TranscribeOptions) -> FasterWhisper:

@@ -1,0 +1,209 @@
+"""Score attribution variants offline on the cache of tests/bench/attrib_cache.py.
+
+Every variant sees the same faces, transcripts and sound, so only the scoring
+differs; a sweep over the 30 composed dialogues and 9 single-speaker clips
+takes seconds. Counts are judged as in tests/bench/speakers.py.
+
+    PYTHONPATH=. python tests/bench/attrib_offline.py [--cache /tmp/attrib-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def _bench(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).with_name(name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cache_mod = _bench("attrib_cache.py")
+
+from sync.attribute import AttributionOptions, attribute  # noqa: E402
+from sync.transcript import Speaker, Transcript  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One way of attributing: which faces, which sound, which transcript, which options."""
+
+    name: str
+    options: AttributionOptions = AttributionOptions()
+    sound: str = "restored"  # "restored", "raw", or "both"
+    picture: str = "plain"  # "plain" or "archival" (aged films only; clean stay plain)
+    speech: str = "speech"  # "speech" (restored sound, as the Pipeline) or "speech_raw"
+    attribute: Callable | None = None  # another attribute() to compare
+
+
+_envelopes: dict[tuple[str, str], np.ndarray] = {}
+
+
+def envelope_of(name: str, item: dict, sound: str) -> np.ndarray:
+    key = (name, sound)
+    if key not in _envelopes:
+        _envelopes[key] = cache_mod.envelope(item[sound])
+    return _envelopes[key]
+
+
+def transcript_of(name: str, item: dict, variant: Variant) -> Transcript:
+    faces = item["faces"]
+    if variant.picture == "archival" and item.get("faces_archival") is not None:
+        faces = item["faces_archival"]
+    speech = item.get(variant.speech) or item["speech"]
+    if variant.sound == "both":  # the mean of the two log envelopes
+        a, b = envelope_of(name, item, "restored"), envelope_of(name, item, "raw")
+        n = min(len(a), len(b))
+        envelope = (a[:n] + b[:n]) / 2
+    else:
+        envelope = envelope_of(name, item, variant.sound)
+    run = variant.attribute or attribute
+    lines = run(speech.segments, faces, envelope, variant.options)
+    speakers = tuple(Speaker(c.id, c.name, c.face_box, c.seen_seconds) for c in faces.characters)
+    return Transcript(
+        source=name, duration=0.0, language="en", speakers=speakers, lines=tuple(lines)
+    )
+
+
+def judge(transcript: Transcript, truth) -> tuple[tuple[int, int, int], list, list]:
+    """As tests/bench/speakers.py: (right, unattributed, wrong) turns, (confidence, right)
+    per attributed line, and the wrong or missed turns' indices."""
+    side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
+    ok = none = wrong = 0
+    lines, misses = [], []
+    for index, (start, end, who) in enumerate(truth):
+        said = [
+            ln
+            for ln in transcript.lines
+            if any(start <= (w.start + w.end) / 2 < end for w in ln.words)
+        ]
+        speakers = {ln.speaker for ln in said}
+        if not said or speakers == {None}:
+            none += 1
+            misses.append((index, "none" if said else "unheard"))
+        elif all(s is not None and side.get(s) == who for s in speakers):
+            ok += 1
+        else:
+            wrong += 1
+            misses.append((index, "wrong"))
+        lines += [(ln.confidence, side.get(ln.speaker) == who) for ln in said if ln.speaker]
+    return (ok, none, wrong), lines, misses
+
+
+def score(variant: Variant, cache: Path, names: list[str] | None = None, verbose=False) -> dict:
+    totals = {"clean": np.zeros(3, int), "aged": np.zeros(3, int)}
+    scored, per_pair, singles = [], {}, np.zeros(3, int)
+    for name in names or cache_mod.dialogue_names():
+        path = cache / f"{name}.pkl"
+        if not path.exists():
+            continue
+        item = _items.setdefault(name, cache_mod.load(name, cache))
+        counts, lines, misses = judge(transcript_of(name, item, variant), item["truth"])
+        version = name.split(".")[1]
+        totals[version] += counts
+        scored += [(c, r, name) for c, r in lines]
+        per_pair[name] = (counts, misses)
+    for name in cache_mod.single_names():
+        path = cache / f"{name}.pkl"
+        if not path.exists():
+            continue
+        item = _items.setdefault(name, cache_mod.load(name, cache))
+        transcript = transcript_of(name, item, variant)
+        to_face = sum(ln.speaker is not None for ln in transcript.lines)
+        singles += (len(transcript.lines), to_face, len(transcript.lines) - to_face)
+    unheard = {
+        version: sum(
+            1
+            for name, (_, misses) in per_pair.items()
+            if name.endswith(version)
+            for _, why in misses
+            if why == "unheard"
+        )
+        for version in totals
+    }
+    result = {
+        "totals": totals,
+        "lines": scored,
+        "pairs": per_pair,
+        "singles": singles,
+        "unheard": unheard,
+    }
+    if verbose:
+        for name, (counts, misses) in per_pair.items():
+            if counts[0] < 8:
+                print(f"  {name}: {tuple(counts)} {misses}")
+    return result
+
+
+_items: dict[str, dict] = {}
+
+
+def row(variant: Variant, result: dict) -> str:
+    clean, aged = result["totals"]["clean"], result["totals"]["aged"]
+    lines, to_face, _ = result["singles"]
+    unheard = result["unheard"]
+    return (
+        f"| {variant.name} | {clean[0]}/{clean[1]}/{clean[2]} ({unheard['clean']}) "
+        f"| {aged[0]}/{aged[1]}/{aged[2]} ({unheard['aged']}) | {to_face} of {lines} |"
+    )
+
+
+Opt = AttributionOptions
+BEFORE = Opt(pause_s=None, window_s=2.0)  # the attribution before pauses and 3 s windows
+# "speech": Whisper as the cache was built (VAD regions joined); "speech_regions": region by
+# region (``--regions``, the default since). The rows of docs/benchmarks.md's speakers section.
+VARIANTS = [
+    Variant("before (2 s per word within each segment; joined VAD regions)", BEFORE),
+    Variant("(a) mouths against the sound before the sound chain", BEFORE, sound="raw"),
+    Variant("(a) against the mean of both envelopes", BEFORE, sound="both"),
+    Variant("(b) faces read on the archival-restored picture", BEFORE, picture="archival"),
+    Variant("(c) judged within speech between 0.3 s pauses", Opt(window_s=2.0)),
+    Variant("(d) 3 s per word", Opt(pause_s=None)),
+    Variant("(d) 4 s per word", Opt(pause_s=None, window_s=4.0)),
+    Variant(
+        "(d) 3 s per word, mouth median-filtered over 3 frames", Opt(pause_s=None, smooth_frames=3)
+    ),
+    Variant(
+        "(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)
+    ),
+    Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
+    Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
+    Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
+    Variant("region by region, pauses 0.3 s, 3 s per word (now)", speech="speech_regions"),
+    Variant("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
+    Variant("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
+    Variant(
+        "region by region, 4 s, archival picture",
+        Opt(window_s=4.0),
+        speech="speech_regions",
+        picture="archival",
+    ),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", type=Path, default=cache_mod.CACHE)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    print("Turns right/unattributed/wrong (of which no word was heard); single-speaker lines.\n")
+    print("| variant | clean | aged | singles to the face |")
+    print("|---|---|---|---|")
+    for variant in VARIANTS:
+        result = score(variant, args.cache, verbose=args.verbose)
+        print(row(variant, result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
