@@ -27,13 +27,18 @@ class TranscribeOptions:
     """Batched decoding of VAD chunks (faster-whisper); 0 means 16 on CUDA and off on the CPU."""
     vad: bool = True
     """Decode only what the Silero VAD (shipped in faster-whisper) calls speech."""
-    vad_regions: bool = True
+    vad_regions: bool = False
     """With ``vad``, decode each stretch the VAD calls speech on its own (faster-whisper's
     ``clip_timestamps``) instead of the stretches joined end to end. Joined, tiny.en skipped
     whole turns of hissy dialogue that repeats its lines (composed GRID dialogues: 8 of 120
     turns on the sound as it is, 7 after the sound chain); on its own, none, and WER on the
     real speech was the same or lower. It costs time: 128 s of 1968 film dialogue took 1.45x
     as long to transcribe (docs/benchmarks.md)."""
+    fill_missed: bool = True
+    """With ``vad``, a stretch the VAD calls speech (0.5 s or more) where the decode gave no
+    word is decoded again on its own, and kept if it passes the guard: what decoding region
+    by region gains (joined, tiny.en skipped whole turns), paid only where a turn was
+    skipped, so speech without skips costs no more than one joined decode."""
     condition_on_previous_text: bool = False
     """Off by default: conditioning lets one error repeat for minutes in a long film."""
     fallback: bool = False

@@ -75,6 +75,8 @@ def transcribe_wav(
         kept, removed = guard(found)
         if options.retry_lost:
             kept = _retry_lost(engine, found, kept, audio, rate, offset, language, options)
+        if options.vad and options.fill_missed and not options.vad_regions:
+            kept = _fill_missed(engine, kept, audio, rate, offset, language, options)
         kept = trim_word_ends(kept, audio, rate, offset)
         if outside:
             removed["beyond the audio"] = outside
@@ -122,3 +124,36 @@ def _retry_lost(engine, found, kept, audio, rate, offset, language, options) -> 
         )
         kept = sorted([*kept, *(s for s in again if s.start >= left - 0.01)], key=lambda s: s.start)
     return kept
+
+
+def _fill_missed(engine, kept, audio, rate, offset, language, options) -> list:
+    """Decode on its own each stretch the VAD calls speech where no kept word lies: a joined
+    decode can skip a whole turn (tiny.en did, on hissy dialogue that repeats its lines)."""
+    from speech.engines.faster import speech_regions
+
+    edges = speech_regions(audio, rate)
+    words = [w for s in kept for w in s.words]
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        left, right = offset + start, offset + end
+        # a word heard there lies mostly inside it (joined decoding can stretch a word over
+        # the stretches it skipped: 16.3-26.4 s for one "said")
+        if right - left < MISSED_MIN_S or any(
+            min(w.end, right) - max(w.start, left) >= 0.5 * (w.end - w.start) for w in words
+        ):
+            continue
+        piece = audio[int(round(start * rate)) : int(round(end * rate))]
+        again, _, _ = engine.transcribe(piece, left, language, options)
+        again, _ = clamp(again, round(right, 3))
+        again, _ = guard(again)
+        log.info(
+            "the decode skipped speech at %.1f-%.1f s: decoded on its own, %d segments back",
+            left,
+            right,
+            len(again),
+        )
+        kept = sorted([*kept, *again], key=lambda s: s.start)
+    return kept
+
+
+MISSED_MIN_S = 0.5
+"""Shorter VAD stretches (a breath, a cough) are not worth a decode of their own."""

@@ -185,12 +185,25 @@ if __name__ == "__main__":
     parser.add_argument(
         "--regions", action="store_true", help="add transcripts decoded VAD region by region"
     )
+    parser.add_argument(
+        "--filled",
+        action="store_true",
+        help="add transcripts decoded joined, skipped speech stretches decoded again (default)",
+    )
     args = parser.parse_args()
-    if args.regions:
+    if args.filled:
         from speech.options import TranscribeOptions
 
         for name in dialogue_names() + single_names():
             if (args.cache / f"{name}.pkl").exists():
-                add_transcript(name, "speech_regions", TranscribeOptions(vad_regions=True))
+                add_transcript(name, "speech_filled", TranscribeOptions(vad_regions=False))
+    elif args.regions:
+        from speech.options import TranscribeOptions
+
+        for name in dialogue_names() + single_names():
+            if (args.cache / f"{name}.pkl").exists():
+                add_transcript(
+                    name, "speech_regions", TranscribeOptions(vad_regions=True, fill_missed=False)
+                )
     else:
         build(args.cache, args.only, args.reverse)

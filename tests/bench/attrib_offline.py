@@ -180,7 +180,10 @@ VARIANTS = [
     Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
     Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
     Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
-    Variant("region by region, pauses 0.3 s, 3 s per word (now)", speech="speech_regions"),
+    Variant("region by region, pauses 0.3 s, 3 s per word", speech="speech_regions"),
+    Variant(
+        "joined, skipped stretches decoded again, pauses 0.3 s, 3 s (now)", speech="speech_filled"
+    ),
     Variant("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
     Variant("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
     Variant(

@@ -383,3 +383,12 @@ def test_batch_restores_each_film_as_run_does():
     assert restore("batch", "films", "-o", "out", "--preset", "none").picture == ()
     with pytest.raises(SystemExit):  # reference frames belong to one film, not a folder
         build_parser().parse_args(["batch", "films", "-o", "out", "--learn-from", "refs"])
+
+
+def test_vad_regions_option_reaches_the_speech_stage():
+    from sync.cli import _options, build_parser
+
+    speech = _options(build_parser().parse_args(["run", "film.mp4"])).speech
+    assert not speech.vad_regions and speech.fill_missed
+    args = build_parser().parse_args(["transcribe", "film.mp4", "-o", "x.json", "--vad-regions"])
+    assert _options(args).speech.vad_regions
