@@ -16,6 +16,7 @@ from speech.lines import clamp, guard, lost_spans, split_lines
 from speech.options import TranscribeOptions
 from speech.timing import trim_word_ends
 from speech.types import SpeechResult
+from speech.vad import speech_regions
 from speech.windows import iter_windows
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,7 @@ def _retry_lost(engine, found, kept, audio, rate, offset, language, options) -> 
     # text looks looped, for these stretches only
     options = dataclasses.replace(options, fallback=True)
     for left, right in lost_spans(found, offset, end):
-        piece = audio[int(round((left - offset) * rate)) : int(round((right - offset) * rate))]
-        again, _, _ = engine.transcribe(piece, left, language, options)
-        again, _ = clamp(again, round(right, 3))
-        again, _ = guard(again)
+        again = _decode_again(engine, audio, rate, offset, (left, right), language, options)
         log.info(
             "a decoder loop had swallowed %.1f-%.1f s: decoded again, %d segments back",
             left,
@@ -126,11 +124,19 @@ def _retry_lost(engine, found, kept, audio, rate, offset, language, options) -> 
     return kept
 
 
+def _decode_again(engine, audio, rate, offset, span, language, options) -> list:
+    """One stretch (seconds on the film's clock) of a window decoded on its own, kept inside
+    the stretch and guarded like every decode."""
+    left, right = span
+    piece = audio[int(round((left - offset) * rate)) : int(round((right - offset) * rate))]
+    again, _, _ = engine.transcribe(piece, left, language, options)
+    again, _ = clamp(again, round(right, 3))
+    return guard(again)[0]
+
+
 def _fill_missed(engine, kept, audio, rate, offset, language, options) -> list:
     """Decode on its own each stretch the VAD calls speech where no kept word lies: a joined
     decode can skip a whole turn (tiny.en did, on hissy dialogue that repeats its lines)."""
-    from speech.engines.faster import speech_regions
-
     edges = speech_regions(audio, rate)
     words = [w for s in kept for w in s.words]
     for start, end in zip(edges[::2], edges[1::2], strict=True):
@@ -141,10 +147,7 @@ def _fill_missed(engine, kept, audio, rate, offset, language, options) -> list:
             min(w.end, right) - max(w.start, left) >= 0.5 * (w.end - w.start) for w in words
         ):
             continue
-        piece = audio[int(round(start * rate)) : int(round(end * rate))]
-        again, _, _ = engine.transcribe(piece, left, language, options)
-        again, _ = clamp(again, round(right, 3))
-        again, _ = guard(again)
+        again = _decode_again(engine, audio, rate, offset, (left, right), language, options)
         log.info(
             "the decode skipped speech at %.1f-%.1f s: decoded on its own, %d segments back",
             left,

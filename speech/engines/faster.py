@@ -12,6 +12,7 @@ from restore.errors import UsageError
 from speech.models import resolve_ctranslate2
 from speech.options import SEED, TranscribeOptions
 from speech.types import Segment, Word
+from speech.vad import speech_regions
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +125,6 @@ class FasterWhisper:
         else:
             segments, info = self.model.transcribe(audio, **common)
         return to_segments(segments, offset), info.language, float(info.language_probability)
-
-
-def speech_regions(audio: np.ndarray, rate: int = 16000) -> list[float]:
-    """Where the Silero VAD hears speech (its defaults, as ``vad_filter`` uses them), as
-    faster-whisper's ``clip_timestamps``: start, end, start, end ... in seconds."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    return [
-        round(edge / rate, 3)
-        for region in get_speech_timestamps(audio, VadOptions())
-        for edge in (region["start"], region["end"])
-    ]
 
 
 def load(options: TranscribeOptions) -> FasterWhisper:

@@ -17,17 +17,9 @@ from restore.errors import UsageError
 from speech.models import cache_dir, resolve_openai_whisper
 from speech.options import SEED, TranscribeOptions
 from speech.types import Segment, Word
+from speech.vad import speech_regions
 
 log = logging.getLogger(__name__)
-RATE = 16000
-
-
-def speech_clips(audio: np.ndarray) -> list[float]:
-    """Start/end pairs (seconds) of the stretches the Silero VAD calls speech, flattened."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    spans = get_speech_timestamps(audio, VadOptions(), sampling_rate=RATE)
-    return [round(t / RATE, 3) for span in spans for t in (span["start"], span["end"])]
 
 
 @dataclass
@@ -51,7 +43,7 @@ class OpenAIWhisper:
         torch.manual_seed(SEED)  # the fallback samples: same audio, same text
         clips: list[float] | str = "0"
         if options.vad:
-            clips = speech_clips(audio)
+            clips = speech_regions(audio)
             if not clips:
                 return [], language or "en", 0.0
         probability = 1.0

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from speech.engines.faster import speech_regions
 from speech.options import TranscribeOptions
 from speech.transcribe import transcribe_wav
+from speech.vad import speech_regions
 
 RATE = 16000
 
