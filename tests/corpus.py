@@ -4,6 +4,7 @@
   lines, speakers and times; word times spread over each line by length (the .stm has
   line times only).
 - ``swwp2s``: one GRID sentence with the corpus's own word times (``.align``, 1/25000 s).
+- ``grid_sentence``: a GRID clip's sentence from its file name.
 - ``notld_*``: the *Night of the Living Dead* excerpts' reference text, one line per
   sentence spread over the clip, nobody attributed (the clips have no speaker truth).
 
@@ -32,6 +33,29 @@ def _words(start: float, end: float, text: str) -> tuple[Word, ...]:
         words.append(Word(round(at, 3), round(at + span, 3), " " + token, 0.9))
         at += span
     return tuple(words)
+
+
+GRID_GRAMMAR = {
+    0: {"b": "bin", "l": "lay", "p": "place", "s": "set"},
+    1: {"b": "blue", "g": "green", "r": "red", "w": "white"},
+    2: {"a": "at", "b": "by", "i": "in", "w": "with"},
+    4: dict(
+        zip(
+            "z0123456789",
+            "zero zero one two three four five six seven eight nine".split(),
+            strict=True,
+        )
+    ),
+    5: {"a": "again", "n": "now", "p": "please", "s": "soon"},
+}
+"""The GRID sentence grammar by position in a clip's six-letter code (position 3 is the
+letter itself)."""
+
+
+def grid_sentence(stem: str) -> str:
+    """A GRID clip's sentence, from its name (bbaf2n: bin blue at f two now)."""
+    code = stem[-6:]
+    return " ".join(GRID_GRAMMAR[i][c] if i in GRID_GRAMMAR else c for i, c in enumerate(code))
 
 
 def pyannote_sample(media: Path) -> Transcript:

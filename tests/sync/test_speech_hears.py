@@ -16,25 +16,6 @@ from restore.speechsound import finish_speech, speech_plan, speech_steps
 from restore.tap import SpeechTap
 from sync.pipeline import Pipeline, RunOptions
 
-GRID = {
-    0: {"b": "bin", "l": "lay", "p": "place", "s": "set"},
-    1: {"b": "blue", "g": "green", "r": "red", "w": "white"},
-    2: {"a": "at", "b": "by", "i": "in", "w": "with"},
-    4: dict(
-        zip(
-            "z0123456789",
-            "zero zero one two three four five six seven eight nine".split(),
-            strict=True,
-        )
-    ),
-    5: {"a": "again", "n": "now", "p": "please", "s": "soon"},
-}
-
-
-def grid_sentence(stem: str) -> str:
-    """A GRID clip's sentence, from its name (bbaf2n: bin blue at f two now)."""
-    return " ".join(GRID[i][c] if i in GRID else c for i, c in enumerate(stem[-6:]))
-
 
 @pytest.fixture(scope="module")
 def aged_jfk(media, age_sound_fn, tmp_path_factory):
@@ -89,7 +70,7 @@ def test_recognition_hears_the_speech_steps_and_the_master_gets_the_whole_chain(
 
 @pytest.mark.slow
 def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound(
-    media, age_sound_fn, tmp_path
+    media, age_sound_fn, tmp_path, corpus
 ):
     """JFK, the 3 LibriSpeech utterances and the 6 GRID clips (74 words), each aged at 10 and
     20 dB SNR with 50 Hz hum and clicks: all errors over all words, as the bench pools them
@@ -106,7 +87,8 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
             (media / "speech" / "librispeech" / row["file"], row["reference_transcript"])
             for row in csv.DictReader(handle, delimiter="\t")
         ]
-    clips += [(clip, grid_sentence(clip.stem)) for clip in sorted(media.glob("faces/grid/*.mpg"))]
+    grid = sorted(media.glob("faces/grid/*.mpg"))
+    clips += [(clip, corpus.grid_sentence(clip.stem)) for clip in grid]
     assert len(clips) == 10
 
     options = RestoreOptions()
