@@ -310,6 +310,23 @@ def age_sound_fn():
     return age_sound
 
 
+@pytest.fixture(scope="session")
+def aged_jfk(media, tmp_path_factory) -> tuple[Path, int, int]:
+    """JFK (44.1 kHz stereo) with hiss at 20 dB SNR, 50 Hz hum and 3 clicks a second, as a
+    FLAC file: (path, sample rate, clicks added)."""
+    import soundfile as sf
+
+    from restore.media import iter_audio, open_source
+
+    source = open_source(media / "speech" / "jfk.flac")
+    clean = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
+    rate = source.audio[0].sample_rate
+    aged, starts = age_sound(clean, rate, snr_db=20, hum_hz=50, clicks_per_s=3)
+    path = tmp_path_factory.mktemp("aged") / "jfk_aged.flac"
+    sf.write(path, aged.T, rate, subtype="PCM_24")
+    return path, rate, len(starts)
+
+
 # -- the dialogue archive and corpus (tests/corpus.py, tests/pgserver.py) --------------------
 def _helper(name: str):
     """A helper module beside this file, loaded by path (tests/ is not a package)."""

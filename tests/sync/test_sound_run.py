@@ -7,24 +7,11 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from restore.loudness import measure
 from restore.media import iter_audio, open_source
 from speech.wer import wer
 from sync.cli import main
-
-
-@pytest.fixture(scope="module")
-def aged_jfk(media, age_sound_fn, tmp_path_factory):
-    """JFK (44.1 kHz stereo) with hiss at 20 dB SNR, 50 Hz hum and clicks, as a FLAC file."""
-    source = open_source(media / "speech" / "jfk.flac")
-    clean = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
-    rate = source.audio[0].sample_rate
-    aged, starts = age_sound_fn(clean, rate, snr_db=20, hum_hz=50, clicks_per_s=3)
-    path = tmp_path_factory.mktemp("aged") / "jfk_aged.flac"
-    sf.write(path, aged.T, rate, subtype="PCM_24")
-    return path, rate, len(starts)
 
 
 @pytest.mark.slow

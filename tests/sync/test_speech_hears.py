@@ -17,24 +17,12 @@ from restore.tap import SpeechTap
 from sync.pipeline import Pipeline, RunOptions
 
 
-@pytest.fixture(scope="module")
-def aged_jfk(media, age_sound_fn, tmp_path_factory):
-    """JFK (44.1 kHz stereo) with hiss at 20 dB SNR, 50 Hz hum and clicks, as a FLAC file."""
-    source = open_source(media / "speech" / "jfk.flac")
-    clean = np.concatenate([b.samples for b in iter_audio(source)], axis=1)
-    rate = source.audio[0].sample_rate
-    aged, _ = age_sound_fn(clean, rate, snr_db=20, hum_hz=50, clicks_per_s=3)
-    path = tmp_path_factory.mktemp("aged") / "jfk_aged.flac"
-    sf.write(path, aged.T, rate, subtype="PCM_24")
-    return path
-
-
 def test_recognition_hears_the_speech_steps_and_the_master_gets_the_whole_chain(aged_jfk, tmp_path):
     options = RestoreOptions()
     heard = speech_steps(options)
     at, after = speech_plan(options)
     assert heard and heard != options.sound  # the default: a part of the chain, not all of it
-    source = open_source(aged_jfk)
+    source = open_source(aged_jfk[0])
     master = Pipeline(RunOptions(restore=options, faces=None, access=None))._write_master(
         source, tmp_path / "m.mkv", tmp_path / "speech.wav", restore=True
     )
