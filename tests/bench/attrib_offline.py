@@ -30,6 +30,7 @@ def _bench(name: str):
 
 
 cache_mod = _bench("attrib_cache.py")
+judge = _bench("speakers.py").judge  # judged exactly as the full run judges
 
 from sync.attribute import AttributionOptions, attribute  # noqa: E402
 from sync.transcript import Speaker, Transcript  # noqa: E402
@@ -74,31 +75,6 @@ def transcript_of(name: str, item: dict, variant: Variant) -> Transcript:
     return Transcript(
         source=name, duration=0.0, language="en", speakers=speakers, lines=tuple(lines)
     )
-
-
-def judge(transcript: Transcript, truth) -> tuple[tuple[int, int, int], list, list]:
-    """As tests/bench/speakers.py: (right, unattributed, wrong) turns, (confidence, right)
-    per attributed line, and the wrong or missed turns' indices."""
-    side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
-    ok = none = wrong = 0
-    lines, misses = [], []
-    for index, (start, end, who) in enumerate(truth):
-        said = [
-            ln
-            for ln in transcript.lines
-            if any(start <= (w.start + w.end) / 2 < end for w in ln.words)
-        ]
-        speakers = {ln.speaker for ln in said}
-        if not said or speakers == {None}:
-            none += 1
-            misses.append((index, "none" if said else "unheard"))
-        elif all(s is not None and side.get(s) == who for s in speakers):
-            ok += 1
-        else:
-            wrong += 1
-            misses.append((index, "wrong"))
-        lines += [(ln.confidence, side.get(ln.speaker) == who) for ln in said if ln.speaker]
-    return (ok, none, wrong), lines, misses
 
 
 def score(variant: Variant, cache: Path, names: list[str] | None = None, verbose=False) -> dict:

@@ -35,16 +35,17 @@ TURNS = "LRRLRLLR"
 BINS = ((0.0, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01))
 
 
-def judge(transcript, truth) -> tuple[tuple[int, int, int], list[tuple[float, bool]]]:
-    """Turns right / unattributed / wrong, and (confidence, right) for every attributed line.
+def judge(transcript, truth) -> tuple[tuple[int, int, int], list[tuple[float, bool]], list]:
+    """Turns right / unattributed / wrong, (confidence, right) for every attributed line, and
+    the missed turns as (index, "wrong" | "none" | "unheard").
 
     A turn is judged by the lines holding its words (a word belongs to the turn its middle
     falls in): right when all go to the face whose sound it is, unattributed when none has
-    a speaker (or Whisper heard nothing there), wrong otherwise."""
+    a speaker (or Whisper heard nothing there: "unheard"), wrong otherwise."""
     side = {s.id: ("L" if s.face_box[0] < 360 else "R") for s in transcript.speakers}
     ok = none = wrong = 0
-    lines = []
-    for start, end, who in truth:
+    lines, misses = [], []
+    for index, (start, end, who) in enumerate(truth):
         said = [
             ln
             for ln in transcript.lines
@@ -53,12 +54,14 @@ def judge(transcript, truth) -> tuple[tuple[int, int, int], list[tuple[float, bo
         speakers = {ln.speaker for ln in said}
         if not said or speakers == {None}:
             none += 1
+            misses.append((index, "none" if said else "unheard"))
         elif all(s is not None and side.get(s) == who for s in speakers):
             ok += 1
         else:
             wrong += 1
+            misses.append((index, "wrong"))
         lines += [(ln.confidence, side.get(ln.speaker) == who) for ln in said if ln.speaker]
-    return (ok, none, wrong), lines
+    return (ok, none, wrong), lines, misses
 
 
 def platt(confidence: np.ndarray, right: np.ndarray) -> tuple[float, float]:
@@ -122,7 +125,7 @@ def main() -> None:
                     aged,
                 )
                 transcript = Pipeline().run(film, tmp / film.stem).transcript
-                counts, lines = judge(transcript, truth)
+                counts, lines, _ = judge(transcript, truth)
                 totals[aged] += counts
                 scored += lines
                 ok, none, wrong = counts
