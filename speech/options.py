@@ -52,15 +52,18 @@ class TranscribeOptions:
     1968 dialogue in 60 s windows one loop had swallowed 24 s of speech."""
     prompt: str | None = None
     """Vocabulary or names to expect (character names, period words), given to the decoder."""
-    window_s: float = 60.0
-    """Audio is decoded in windows this long (cut at a quiet moment): memory stays bounded.
-    The engine's peak grows with the window and settles after a few windows: on 6 min of
-    looped GRID speech, 309 MB (30 s windows), 358 MB (60 s), 431 MB (120 s); at 600 s it
-    kept growing for ten minutes of film. Whisper itself decodes 30 s at a time, and each
-    window's speech ends in a part-filled 30 s chunk: on 128 s of film dialogue, 60 s
-    windows ran at 0.85x plain faster-whisper's speed and 120 s windows at 0.94x (same run),
-    but a 20-min film's peak memory was 24 % above a 2-min one's at 120 s and 5.5 % at 60 s
-    (the target is 10 %): 60 s it stays until windows are cut to fill Whisper's chunks."""
+    window_s: float = 120.0
+    """The longest window of film decoded at once (cut at a pause): memory stays bounded
+    however long the film or sparse its dialogue."""
+    window_speech_s: float = 75.0
+    """With ``vad``, a window ends at the first pause once it holds this much speech.
+    Whisper decodes 30 s of speech at a time and each window's last chunk is part-filled,
+    so windows measured in film cost encoder passes: on 128 s of 1968 dialogue, 60 s
+    windows made 6 passes where one plain faster-whisper call made 4, and ran at 0.81x its
+    speed; measured in speech, 4 passes and 1.04x (6 min: 0.86x and 1.09x; same run). The
+    VAD runs once per window and its regions serve the decode and the skipped-stretch fill.
+    Speech-only peak memory, 20 min against 2 min of film dialogue: +6 % (60 s windows:
+    +14 %)."""
     max_line_chars: int = 84
     """A line never holds more than a subtitle can carry (two lines of 42)."""
     max_line_s: float = 7.0

@@ -65,9 +65,15 @@ def transcribe_wav(
     segments, probability = [], 1.0
     dropped: dict[str, int] = {}
     progress("speech", 0.0, duration)
-    for start, rate, audio in iter_windows(path, options.window_s):
-        offset = start / rate
-        found, detected, prob = engine.transcribe(audio, offset, language, options)
+    windows = iter_windows(
+        path,
+        options.window_s,
+        regions=speech_regions if options.vad else None,
+        speech_s=options.window_speech_s,
+    )
+    for window in windows:
+        audio, rate, offset, regions = window.audio, window.rate, window.offset, window.regions
+        found, detected, prob = engine.transcribe(audio, offset, language, options, regions)
         if language is None:  # detect once, on the first window with speech, then hold it
             if found:
                 language, probability = detected, prob
@@ -77,7 +83,7 @@ def transcribe_wav(
         if options.retry_lost:
             kept = _retry_lost(engine, found, kept, audio, rate, offset, language, options)
         if options.vad and options.fill_missed and not options.vad_regions:
-            kept = _fill_missed(engine, kept, audio, rate, offset, language, options)
+            kept = _fill_missed(engine, kept, audio, rate, offset, regions, language, options)
         kept = trim_word_ends(kept, audio, rate, offset)
         if outside:
             removed["beyond the audio"] = outside
@@ -134,10 +140,10 @@ def _decode_again(engine, audio, rate, offset, span, language, options) -> list:
     return guard(again)[0]
 
 
-def _fill_missed(engine, kept, audio, rate, offset, language, options) -> list:
+def _fill_missed(engine, kept, audio, rate, offset, regions, language, options) -> list:
     """Decode on its own each stretch the VAD calls speech where no kept word lies: a joined
     decode can skip a whole turn (tiny.en did, on hissy dialogue that repeats its lines)."""
-    edges = speech_regions(audio, rate)
+    edges = list(regions) if regions is not None else speech_regions(audio, rate)
     words = [w for s in kept for w in s.words]
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         left, right = offset + start, offset + end

@@ -26,9 +26,18 @@ class Engine(Protocol):
     def multilingual(self) -> bool: ...
 
     def transcribe(
-        self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
+        self,
+        audio: np.ndarray,
+        offset: float,
+        language: str | None,
+        options: TranscribeOptions,
+        regions: tuple[float, ...] | None = None,
     ) -> tuple[list[Segment], str, float]:
-        """Segments (times from the source's start), the language, and its probability."""
+        """Segments (times from the source's start), the language, and its probability.
+
+        ``regions``: where the stage's VAD heard speech in ``audio`` (seconds from its
+        start: start, end, start, end ...), when it ran; without them an engine asked for
+        VAD runs it itself."""
 
 
 def _faster_whisper(options: TranscribeOptions) -> Engine:

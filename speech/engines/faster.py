@@ -90,7 +90,12 @@ class FasterWhisper:
         return bool(self.model.model.is_multilingual)
 
     def transcribe(
-        self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
+        self,
+        audio: np.ndarray,
+        offset: float,
+        language: str | None,
+        options: TranscribeOptions,
+        regions: tuple[float, ...] | None = None,
     ) -> tuple[list[Segment], str, float]:
         if options.fallback:
             _reseed(self.model)
@@ -117,11 +122,27 @@ class FasterWhisper:
                 audio, batch_size=self.batch_size, without_timestamps=False, **common
             )
         elif options.vad and options.vad_regions:
-            clips = speech_regions(audio)
+            clips = list(regions) if regions is not None else speech_regions(audio)
             if not clips:
                 return [], language or "en", 0.0
             common.update(vad_filter=False, clip_timestamps=clips)
             segments, info = self.model.transcribe(audio, **common)
+        elif options.vad and regions is not None:
+            # the stage's VAD already ran on this audio: its regions joined end to end, as
+            # vad_filter joins its own, so that one VAD pass serves the window
+            if not regions:
+                return [], language or "en", 0.0
+            from faster_whisper.transcribe import restore_speech_timestamps
+            from faster_whisper.vad import collect_chunks
+
+            chunks = [
+                {"start": int(round(a * 16000)), "end": int(round(b * 16000))}
+                for a, b in zip(regions[::2], regions[1::2], strict=True)
+            ]
+            joined = np.concatenate(collect_chunks(audio, chunks)[0])
+            common.update(vad_filter=False)
+            segments, info = self.model.transcribe(joined, **common)
+            segments = restore_speech_timestamps(segments, chunks, 16000)
         else:
             segments, info = self.model.transcribe(audio, **common)
         return to_segments(segments, offset), info.language, float(info.language_probability)

@@ -35,7 +35,12 @@ class OpenAIWhisper:
         return bool(self.model.is_multilingual)
 
     def transcribe(
-        self, audio: np.ndarray, offset: float, language: str | None, options: TranscribeOptions
+        self,
+        audio: np.ndarray,
+        offset: float,
+        language: str | None,
+        options: TranscribeOptions,
+        regions: tuple[float, ...] | None = None,
     ) -> tuple[list[Segment], str, float]:
         import torch
         import whisper
@@ -43,7 +48,7 @@ class OpenAIWhisper:
         torch.manual_seed(SEED)  # the fallback samples: same audio, same text
         clips: list[float] | str = "0"
         if options.vad:
-            clips = speech_regions(audio)
+            clips = list(regions) if regions is not None else speech_regions(audio)
             if not clips:
                 return [], language or "en", 0.0
         probability = 1.0

@@ -12,7 +12,6 @@ from restore.errors import ModelNotFound, UsageError
 from speech.options import TranscribeOptions
 from speech.transcribe import transcribe_wav
 from speech.wer import normalise, wer
-from speech.windows import iter_windows, quietest_cut
 
 
 def test_jfk_is_transcribed_with_word_times(media):
@@ -58,31 +57,6 @@ def test_missing_model_is_a_clear_error(media, tmp_path):
         transcribe_wav(media / "speech" / "jfk.wav", TranscribeOptions(model="large-v9"))
     with pytest.raises(ModelNotFound, match="model.bin"):
         transcribe_wav(media / "speech" / "jfk.wav", TranscribeOptions(model=str(tmp_path)))
-
-
-def test_quietest_cut_lands_in_the_pause():
-    rate = 16000
-    rng = np.random.default_rng(0)
-    audio = rng.normal(0, 0.3, 40 * rate).astype(np.float32)
-    audio[int(31.0 * rate) : int(31.6 * rate)] = 0.0  # the only pause, 9 s before the end
-    cut = quietest_cut(audio, rate, search_s=15)
-    assert 31.0 * rate <= cut <= 31.6 * rate
-
-
-def test_windows_cover_the_file_exactly_and_cut_in_pauses(tmp_path):
-    rate = 16000
-    rng = np.random.default_rng(1)
-    audio = rng.normal(0, 0.3, 100 * rate).astype(np.float32)
-    pauses = [(28.0, 28.5), (57.0, 57.5), (85.0, 85.5)]
-    for a, b in pauses:
-        audio[int(a * rate) : int(b * rate)] = 0.0
-    sf.write(tmp_path / "long.wav", audio, rate, subtype="FLOAT")
-    windows = list(iter_windows(tmp_path / "long.wav", window_s=30, search_s=10))
-    joined = np.concatenate([w for _, _, w in windows])
-    assert np.array_equal(joined, audio)  # nothing lost, nothing repeated
-    assert [s for s, _, _ in windows] == [0] + list(np.cumsum([len(w) for _, _, w in windows])[:-1])
-    for start, _, _ in windows[1:]:
-        assert any(a * rate <= start <= b * rate for a, b in pauses), start / rate
 
 
 def test_device_choice():
@@ -315,7 +289,7 @@ class _LoopsOnce:
         self.calls: list[tuple[float, float, bool]] = []
         self.second = second
 
-    def transcribe(self, audio, offset, language, options):
+    def transcribe(self, audio, offset, language, options, regions=None):
         from speech.types import Segment, Word
 
         seconds = len(audio) / 16000
