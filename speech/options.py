@@ -55,7 +55,7 @@ class TranscribeOptions:
     window_s: float = 120.0
     """The longest window of film decoded at once (cut at a pause): memory stays bounded
     however long the film or sparse its dialogue."""
-    window_speech_s: float = 75.0
+    window_speech_s: float | None = 75.0
     """With ``vad``, a window ends at the first pause once it holds this much speech.
     Whisper decodes 30 s of speech at a time and each window's last chunk is part-filled,
     so windows measured in film cost encoder passes: on 128 s of 1968 dialogue, 60 s
@@ -63,7 +63,7 @@ class TranscribeOptions:
     speed; measured in speech, 4 passes and 1.04x (6 min: 0.86x and 1.09x; same run). The
     VAD runs once per window and its regions serve the decode and the skipped-stretch fill.
     Speech-only peak memory, 20 min against 2 min of film dialogue: +6 % (60 s windows:
-    +14 %)."""
+    +14 %). None: windows of ``window_s`` of film, each cut at its quietest moment."""
     max_line_chars: int = 84
     """A line never holds more than a subtitle can carry (two lines of 42)."""
     max_line_s: float = 7.0
