@@ -99,6 +99,27 @@ def test_windows_hold_their_share_of_speech_however_sparse_the_film(tmp_path):
     assert all(sum(np.diff(w.regions)[::2]) == pytest.approx(20.0) for w in talking)
 
 
+def test_speech_without_pauses_is_cut_at_its_quietest_moment_within_its_share(tmp_path):
+    """A stretch the VAD never breaks (here, 100 ms dips only): the window ends at the
+    quietest moment before its share of speech is heard, not at the end of the read."""
+    rng = np.random.default_rng(3)
+    audio = rng.normal(0, 0.3, 100 * RATE).astype(np.float32)
+    dips = [12.3, 17.6, 26.1, 33.4, 47.7, 61.2, 78.9]
+    for dip in dips:
+        audio[int(dip * RATE) : int((dip + 0.1) * RATE)] *= 0.01
+    sf.write(tmp_path / "talk.wav", audio, RATE, subtype="FLOAT")
+    windows = list(
+        iter_windows(tmp_path / "talk.wav", 40.0, search_s=10, regions=_loud_regions, speech_s=30)
+    )
+    assert np.array_equal(np.concatenate([w.audio for w in windows]), audio)
+    # 30 s of speech from 0 s is heard at 30 s: the quietest moment of 20-30 s is the dip
+    # at 26.1 s; from there, 56.1 s: the dip at 47.7 s; and so on (the last read reaches
+    # the file's end and is not cut)
+    for window, dip in zip(windows[1:3], [26.1, 47.7], strict=True):
+        assert dip <= window.offset <= dip + 0.1, window.offset
+    assert all(len(w.audio) <= 30 * RATE for w in windows[:-1])
+
+
 def test_real_film_dialogue_windows_fill_whisper_chunks(media, tmp_path):
     """On two minutes of 1968 film dialogue, with the real VAD: every window but the last
     holds at least half its share of speech and at most its share, and ends in a pause the
