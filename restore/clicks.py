@@ -4,7 +4,14 @@ Detection: an autoregressive model (order 32) fitted to each stretch of sound
 predicts every sample from the ones before it; speech and music are
 predictable, a click is not. A sample whose prediction error stands more than
 ``threshold`` times above the local error level (a 5 ms moving mean) starts a
-click; the click runs to the last such sample close behind it.
+candidate; it runs to the last such sample close behind it. Speech has
+impulses of its own (a voice's excitation, a plosive's release), and the
+prediction error of coded, clipped or quiet sound peaks by chance. A click is
+added to the sound: it raises the forward and the backward prediction error
+(the same model run from the future) alike, at its own samples. A source's
+impulse, heard through the vocal tract, raises the backward error less, and a
+chance peak seldom comes in both: a candidate is a click only where the
+backward error also stands ``backward`` times above its local level.
 Repair: least-squares AR interpolation (Godsill and Rayner's LSAR, as in
 ffmpeg's adeclick): the missing samples are the ones that make the local model's
 prediction error smallest, given the good samples on both sides.
@@ -29,12 +36,23 @@ from restore.media import AudioBlock
 class ClickOptions:
     order: int = 32
     """Order of the autoregressive model (the detector's and the repair's)."""
-    threshold: float = 8.0
-    """A prediction error this many times the local error level is a click."""
+    threshold: float = 6.0
+    """A prediction error this many times the local error level may be a click (if the
+    backward error agrees)."""
     max_ms: float = 2.0
     """Longest click repaired, in ms; longer bursts are left as they are (they are sound)."""
     merge: int = 8
     """Detections closer than this many samples are one click."""
+    backward: float = 8.0
+    """A click's backward prediction error (the model run from the future) must also stand
+    this many times above its local level; 0 turns the check off. On all the real speech
+    in ../shared/media (tests/bench/clicks.py) forward 6 with backward 8 took 23
+    stretches of clean speech for clicks where forward 8 alone took 44 (GRID 16 against
+    29 in 18 s), and found more of the clicks added at 10, 20 and 30 dB SNR (152, 193,
+    193 of 202 against 144, 192, 192) and rebuilt them closer to the sound without them
+    at 10 and 20 dB (SI-SDR 35.5 and 45.7 dB against 32.0 and 43.8; 46.8 against 48.9
+    at 30 dB, where the wider repair takes a little speech). It costs the step 8 % of its
+    speed."""
 
 
 def ar_coefficients(x: np.ndarray, order: int) -> np.ndarray:
@@ -58,11 +76,12 @@ def find_clicks(x: np.ndarray, rate: int, options: ClickOptions = ClickOptions()
 
     if len(x) <= 4 * options.order:
         return []
-    c = ar_coefficients(x, options.order)
-    error = np.abs(lfilter(c, [1.0], x))
+    coefficients = ar_coefficients(x, options.order)
+    frame = max(16, int(0.004 * rate))
+    error = np.abs(lfilter(coefficients, [1.0], x))
     error[: options.order] = 0.0  # the model has no past there
-    level = _local_level(error, max(16, int(0.004 * rate)))
-    level = np.maximum(level, np.median(error) * 0.1 + 1e-9)  # digital silence: no errors
+    floor = np.median(error) * 0.1 + 1e-9  # digital silence: no errors, no clicks
+    level = np.maximum(_local_level(error, frame), floor)
     hits = np.flatnonzero(error > options.threshold * level)
     if not len(hits):
         return []
@@ -75,7 +94,32 @@ def find_clicks(x: np.ndarray, rate: int, options: ClickOptions = ClickOptions()
             start = h
         prev = h
     clicks.append((start, prev + 1))
-    return [(int(s), int(e)) for s, e in clicks if e - s <= longest]
+    clicks = [(int(s), int(e)) for s, e in clicks if e - s <= longest]
+    if options.backward > 0:
+        clicks = [c for c in clicks if _backward_agrees(x, c, coefficients, frame, floor, options)]
+    return clicks
+
+
+def _backward_agrees(x, click, c, frame: int, floor: float, options) -> bool:
+    """Whether the backward prediction error also stands out at the click's samples.
+
+    For a stationary model the backward predictor has the forward one's coefficients:
+    e_b[t] = sum_k c[k] x[t + k], so an impulse added at t0 adds its full height to e_b[t0]
+    as it does to the forward error. Worked out around the candidate only (two level
+    frames either side): candidates are few, and the whole signal would cost a quarter of
+    the step's time."""
+    from scipy.signal import lfilter
+
+    start, end = click
+    order = len(c) - 1
+    lo, hi = max(0, start - 2 * frame), min(len(x), end + 2 * frame)
+    reach = min(len(x), hi + order)
+    backward = np.abs(lfilter(c, [1.0], x[lo:reach][::-1])[::-1])[: hi - lo]
+    backward[max(0, len(x) - order - lo) :] = 0.0  # no future there
+    level = np.maximum(_local_level(backward, frame), floor)
+    pad = 2  # the peak may sit a sample or two off the forward one's
+    a, b = max(0, start - pad) - lo, min(hi, end + pad) - lo
+    return bool(np.any(backward[a:b] > options.backward * level[a:b]))
 
 
 def _local_level(error: np.ndarray, frame: int) -> np.ndarray:

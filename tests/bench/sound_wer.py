@@ -12,7 +12,12 @@ product's engine and options: faster-whisper tiny.en through the speech tap)
 as it is, restored by our chain (the master's: ``ours``), by FFmpeg's chain
 (the anchor, as in tests/bench/sound.py), through the pipeline's own speech
 path (``speech``: restore/speechsound.py), and by speech-oriented variants of
-our chain (steps joined by ``+``; ``denoise6``: 6 dB of reduction). Prints WER
+our chain (steps joined by ``+``; ``denoise6``: 6 dB of reduction).
+``unclicked`` is what a perfect click step would give the speech path: the same
+aged sound (same hiss and hum) without its clicks, through the speech path's
+other steps; against ``speech`` it shows what the click step costs or saves.
+``speech-onesided`` is the speech path with the click detector before it also
+asked the backward prediction error (forward threshold 8 alone). Prints WER
 per corpus and pooled (all errors over all reference words), per SNR and over
 all SNRs. Transcripts are cached by clip, SNR, seed and version (--cache), so
 adding a variant costs only its own decoding.
@@ -37,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-from restore.chain import Chain, RestoreOptions, sound_chain  # noqa: E402
-from restore.clicks import Declick  # noqa: E402
+from restore.chain import SOUND_STEPS, Chain, RestoreOptions, sound_chain  # noqa: E402
+from restore.clicks import ClickOptions, Declick  # noqa: E402
 from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.hum import Dehum  # noqa: E402
 from restore.loudness import Loudness  # noqa: E402
@@ -78,6 +83,12 @@ VARIANTS = (
     "clicks+hum+loudness",
 )
 """Variants of our chain tried for the recogniser (run at the source's rate, before the tap)."""
+
+UNCLICKED = RestoreOptions(
+    sound=tuple(s for s in RestoreOptions().sound if s != "clicks"),
+    speech_sound=tuple(s for s in RestoreOptions().speech_sound if s != "clicks"),
+)
+"""The speech path without its click step, for sound that has no clicks to repair."""
 
 
 def variant(name: str) -> Chain:
@@ -133,11 +144,18 @@ def version(name: str, samples: np.ndarray, rate: int, layout: str) -> np.ndarra
     return run_chain(variant(name), samples, rate, layout)
 
 
-def transcribe(samples: np.ndarray, rate: int, layout: str, tmp: Path, speech=False) -> str:
+def transcribe(
+    samples: np.ndarray,
+    rate: int,
+    layout: str,
+    tmp: Path,
+    speech=False,
+    options: RestoreOptions | None = None,
+) -> str:
     """Whisper on the samples through the speech tap; ``speech``: the pipeline's own speech
     path instead (the chain's shared steps, the tap, the speech copy's later steps)."""
     wav = tmp / "tap.wav"
-    options = RestoreOptions()
+    options = options or RestoreOptions()
     at, after = speech_plan(options)
     if speech:
         chain = sound_chain(RestoreOptions(sound=options.sound[:at]))
@@ -149,6 +167,16 @@ def transcribe(samples: np.ndarray, rate: int, layout: str, tmp: Path, speech=Fa
             pass
     result = transcribe_wav(wav, TranscribeOptions())  # the pipeline's own speech options
     return " ".join(s.text for s in result.segments)
+
+
+def onesided(samples: np.ndarray, rate: int, layout: str, tmp: Path) -> str:
+    """The speech path with the forward-only click detector (threshold 8, no backward check)."""
+    registered = SOUND_STEPS["clicks"]
+    SOUND_STEPS["clicks"] = lambda options: Declick(ClickOptions(threshold=8.0, backward=0.0))
+    try:
+        return transcribe(samples, rate, layout, tmp, speech=True)
+    finally:
+        SOUND_STEPS["clicks"] = registered
 
 
 def errors(reference: str, hypothesis: str) -> tuple[int, int]:
@@ -227,11 +255,21 @@ def main() -> None:
                         aged, _ = age_sound(
                             samples, rate, snr_db=snr, hum_hz=50, clicks_per_s=3, seed=seed
                         )
+                        # the same hiss and hum (drawn first), no clicks
+                        unclicked, _ = age_sound(
+                            samples, rate, snr_db=snr, hum_hz=50, clicks_per_s=0, seed=seed
+                        )
                         for name in names:
 
-                            def make(n=name, a=aged, r=rate, lay=layout):
+                            def make(n=name, a=aged, u=unclicked, r=rate, lay=layout):
                                 if n == "speech":  # what the pipeline gives Whisper
                                     return transcribe(a, r, lay, tmp, speech=True)
+                                if n == "speech-onesided":
+                                    return onesided(a, r, lay, tmp)
+                                if n == "unclicked":  # a perfect click step, then the rest
+                                    return transcribe(
+                                        u, r, lay, tmp, speech=True, options=UNCLICKED
+                                    )
                                 return transcribe(version(n, a, r, lay), r, lay, tmp)
 
                             hyp = cache.get(f"{clip}|{snr}|{seed}|{name}", make)
