@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -135,7 +136,8 @@ def row(variant: Variant, result: dict) -> str:
     )
 
 
-Opt = AttributionOptions
+Opt = functools.partial(AttributionOptions, onset_weight=0.5, envelope_range_db=None)
+"""The rows before the envelope floor and the onset weight: as they were measured."""
 BEFORE = Opt(pause_s=None, window_s=2.0)  # the attribution before pauses and 3 s windows
 # "speech": Whisper as the cache was built (VAD regions joined); "speech_regions": region by
 # region (``--regions``, the default since). The rows of docs/benchmarks.md's speakers section.
@@ -156,9 +158,11 @@ VARIANTS = [
     Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
     Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
     Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
-    Variant("region by region, pauses 0.3 s, 3 s per word", speech="speech_regions"),
+    Variant("region by region, pauses 0.3 s, 3 s per word", Opt(), speech="speech_regions"),
     Variant(
-        "joined, skipped stretches decoded again, pauses 0.3 s, 3 s (now)", speech="speech_filled"
+        "joined, skipped stretches decoded again, pauses 0.3 s, 3 s (before)",
+        Opt(),
+        speech="speech_filled",
     ),
     Variant("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
     Variant("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
@@ -168,6 +172,22 @@ VARIANTS = [
         speech="speech_regions",
         picture="archival",
     ),
+    Variant(
+        "joined+filled, envelope floored 45 dB under the loud speech",
+        Opt(envelope_range_db=45.0),
+        speech="speech_filled",
+    ),
+    Variant("joined+filled, onset weight 0.6", Opt(onset_weight=0.6), speech="speech_filled"),
+    Variant("joined+filled, both (the defaults now)", speech="speech_filled"),
+    Variant("both, onset weight 0.7", AttributionOptions(onset_weight=0.7), speech="speech_filled"),
+    Variant(
+        "both, floor 40 dB", AttributionOptions(envelope_range_db=40.0), speech="speech_filled"
+    ),
+    Variant(
+        "both, floor 60 dB", AttributionOptions(envelope_range_db=60.0), speech="speech_filled"
+    ),
+    Variant("both, archival picture", speech="speech_filled", picture="archival"),
+    Variant("both, region by region", speech="speech_regions"),
 ]
 
 
