@@ -3,7 +3,7 @@
 For every word, each face on screen is scored by audio-visual synchrony over
 ``window_s`` around the word (kept within its line, plus ``context_s``): the
 correlation between the rises of the face's mouth opening and the loudness of
-the voice band (300-3000 Hz), both band-passed to the syllable rhythm (1-6
+the voice band (1-4 kHz), both band-passed to the syllable rhythm (1-6
 Hz), with the sound taken MOUTH_LEAD_S after the mouth (plus any known
 sound-to-picture offset), blended with the opening's own correlation
 (``onset_weight``); the voice envelope is first floored 45 dB under the film's
@@ -40,7 +40,12 @@ from sync.transcript import Line
 
 ENVELOPE_RATE = 100  # envelope samples per second
 MOUTH_RATE = 25.0  # mouth signals are compared on this uniform grid
-SPEECH_BAND = (300.0, 3000.0)
+SPEECH_BAND = (1000.0, 4000.0)
+"""The band whose loudness the mouths are compared with: the second and third formants'
+region, which follows how far the lips are open more closely than the first formant's
+(Grant and Seitz, JASA 2000) and lies above the rumble and hum a film's sound keeps. On the
+composed dialogues (offline cache), 300-3000 Hz got clean 116 and aged 110 turns right,
+1000-4000 Hz 120 and 117 (docs/benchmarks.md)."""
 MOUTH_LEAD_S = 0.08
 """The sound of a syllable peaks this long after the mouth starts opening for it (the best
 lag on composed GRID dialogues: docs/benchmarks.md)."""
@@ -78,21 +83,22 @@ class AttributionOptions:
     """The jaw-opening blendshape's share in the mouth signal (each standardised per track),
     a second reading of the same movement. Off: at 1.0, aged 104 -> 105 turns but clean
     114 -> 110 (docs/benchmarks.md)."""
-    onset_weight: float = 0.6
+    onset_weight: float = 0.5
     """The share of the mouth's rises in a face's synchrony; the opening itself gets the
-    rest. On the composed dialogues (offline cache, with ``envelope_range_db``), 0.5 got
-    clean 116 and aged 110 turns right, 0.6 116 and 114, 0.7 114 and 114 (docs/benchmarks.md)."""
+    rest. On the composed dialogues (offline cache, with the 1-4 kHz band and the floor),
+    0.5 got clean 120 and aged 117 turns right, 0.6 119 and 116, 0.7 117 and 115 (with the
+    300-3000 Hz band 0.6 did better: docs/benchmarks.md)."""
     envelope_range_db: float | None = 45.0
     """The voice envelope is floored this far under the film's loud speech (its 95th
     percentile), so that what is left in pauses (hiss, a denoiser's residue, digital
-    silence) does not pass for syllables (None: no floor). Offline, 40-50 dB all gained
-    clean turns (115 -> 116), 60 dB lost 4."""
+    silence) does not pass for syllables (None: no floor). Offline, with the 1-4 kHz band:
+    clean 119 -> 120 turns, aged 117 either way (docs/benchmarks.md)."""
 
 
 def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) -> np.ndarray:
-    """Log energy of the voice band (300-3000 Hz) of the speech audio, at ENVELOPE_RATE per
-    second, read block by block. The voice band, not the whole spectrum: rumble, hum and
-    hiss move the full-band energy without any mouth moving."""
+    """Log energy of the voice band (SPEECH_BAND, 1-4 kHz) of the speech audio, at
+    ENVELOPE_RATE per second, read block by block. A band, not the whole spectrum: rumble,
+    hum and hiss move the full-band energy without any mouth moving."""
     import soundfile as sf
     from scipy.signal import butter, sosfilt, sosfilt_zi
 

@@ -13,7 +13,13 @@ import pytest
 
 from faces.types import Character, FaceResult, FaceTrack
 from speech.types import Segment, Word
-from sync.attribute import ENVELOPE_RATE, AttributionOptions, attribute, floor_envelope
+from sync.attribute import (
+    ENVELOPE_RATE,
+    AttributionOptions,
+    attribute,
+    floor_envelope,
+    speech_envelope,
+)
 
 FPS = 25.0
 DURATION = 8.0
@@ -197,3 +203,25 @@ def test_the_floor_follows_the_film_so_a_quiet_film_is_judged_the_same():
     quiet = attribute([segment(0.4, 7.6, 18)], film, np.log10(1e-3 * voice + 1e-7))
     assert [line.speaker for line in loud] == ["S1", "S2"]
     assert [(ln.speaker, ln.words) for ln in quiet] == [(ln.speaker, ln.words) for ln in loud]
+
+
+def test_the_envelope_hears_the_voice_band_and_not_the_rumble_under_it(tmp_path):
+    """A 2 kHz tone swelling with S1's syllables over a louder 150 Hz rumble swelling with
+    S2's: the envelope (1-4 kHz) follows S1, and S1 is the one attributed."""
+    import soundfile as sf
+
+    rate = 16000
+    t = np.arange(int(DURATION * rate)) / rate
+    a, b = syllables(31), syllables(32)
+    voice = bumps(t, a + HEARD_AFTER) * np.sin(2 * np.pi * 2000 * t)
+    rumble = 4 * bumps(t, b + HEARD_AFTER) * np.sin(2 * np.pi * 150 * t)
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, (0.1 * (voice + rumble)).astype(np.float32), rate, subtype="FLOAT")
+    heard = speech_envelope(wav)
+    assert len(heard) == int(DURATION * ENVELOPE_RATE)
+    follows = [
+        np.corrcoef(heard, np.log10(bumps(AUDIO, x + HEARD_AFTER) + 1e-3))[0, 1] for x in (a, b)
+    ]
+    assert follows[0] > 0.8 and follows[1] < 0.3, follows
+    lines = attribute([segment(0.5, 7.5, 14)], faces(bumps(VIDEO, a), bumps(VIDEO, b)), heard)
+    assert [line.speaker for line in lines] == ["S1"]
