@@ -3,9 +3,11 @@
 For every word, each face on screen is scored by audio-visual synchrony over
 ``window_s`` around the word (kept within its line, plus ``context_s``): the
 correlation between the rises of the face's mouth opening and the loudness of
-the voice band (300-3000 Hz), both band-passed to the syllable rhythm (1-6
+the voice band (1-4 kHz), both band-passed to the syllable rhythm (1-6
 Hz), with the sound taken MOUTH_LEAD_S after the mouth (plus any known
-sound-to-picture offset), averaged with the opening's own correlation. Two
+sound-to-picture offset), blended with the opening's own correlation
+(``onset_weight``); the voice envelope is first floored 45 dB under the film's
+loud speech, so what is left in the pauses does not count as syllables. Two
 people can both be moving their mouths; the one in time with the syllables
 wins. (Taking away the same measure at lags well out of time, as SyncNet
 does, cost two turns on composed dialogues and let more of an off-screen
@@ -38,7 +40,12 @@ from sync.transcript import Line
 
 ENVELOPE_RATE = 100  # envelope samples per second
 MOUTH_RATE = 25.0  # mouth signals are compared on this uniform grid
-SPEECH_BAND = (300.0, 3000.0)
+SPEECH_BAND = (1000.0, 4000.0)
+"""The band whose loudness the mouths are compared with: the second and third formants'
+region, which follows how far the lips are open more closely than the first formant's
+(Grant and Seitz, JASA 2000) and lies above the rumble and hum a film's sound keeps. On the
+composed dialogues (offline cache), 300-3000 Hz got clean 116 and aged 110 turns right,
+1000-4000 Hz 120 and 117 (docs/benchmarks.md)."""
 MOUTH_LEAD_S = 0.08
 """The sound of a syllable peaks this long after the mouth starts opening for it (the best
 lag on composed GRID dialogues: docs/benchmarks.md)."""
@@ -76,12 +83,22 @@ class AttributionOptions:
     """The jaw-opening blendshape's share in the mouth signal (each standardised per track),
     a second reading of the same movement. Off: at 1.0, aged 104 -> 105 turns but clean
     114 -> 110 (docs/benchmarks.md)."""
+    onset_weight: float = 0.5
+    """The share of the mouth's rises in a face's synchrony; the opening itself gets the
+    rest. On the composed dialogues (offline cache, with the 1-4 kHz band and the floor),
+    0.5 got clean 120 and aged 117 turns right, 0.6 119 and 116, 0.7 117 and 115 (with the
+    300-3000 Hz band 0.6 did better: docs/benchmarks.md)."""
+    envelope_range_db: float | None = 45.0
+    """The voice envelope is floored this far under the film's loud speech (its 95th
+    percentile), so that what is left in pauses (hiss, a denoiser's residue, digital
+    silence) does not pass for syllables (None: no floor). Offline, with the 1-4 kHz band:
+    clean 119 -> 120 turns, aged 117 either way (docs/benchmarks.md)."""
 
 
 def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) -> np.ndarray:
-    """Log energy of the voice band (300-3000 Hz) of the speech audio, at ENVELOPE_RATE per
-    second, read block by block. The voice band, not the whole spectrum: rumble, hum and
-    hiss move the full-band energy without any mouth moving."""
+    """Log energy of the voice band (SPEECH_BAND, 1-4 kHz) of the speech audio, at
+    ENVELOPE_RATE per second, read block by block. A band, not the whole spectrum: rumble,
+    hum and hiss move the full-band energy without any mouth moving."""
     import soundfile as sf
     from scipy.signal import butter, sosfilt, sosfilt_zi
 
@@ -100,6 +117,15 @@ def speech_envelope(wav: str | Path, band: tuple[float, float] = SPEECH_BAND) ->
             parts.append(np.sqrt(np.mean(frames**2, axis=1)))
     rms = np.concatenate(parts) if parts else np.zeros(0)
     return np.log10(rms + 1e-4)
+
+
+def floor_envelope(envelope: np.ndarray, range_db: float | None) -> np.ndarray:
+    """A log10 voice envelope (``speech_envelope``) floored ``range_db`` under its loud speech
+    (the 95th percentile): speech spans about 40-50 dB, and below that the log of a pause
+    swings with whatever noise is left, which no mouth follows."""
+    if range_db is None or not len(envelope):
+        return envelope
+    return np.maximum(envelope, np.percentile(envelope, 95) - range_db / 20)
 
 
 def syllable_band(values: np.ndarray, rate: float, band=(1.0, 6.0)) -> np.ndarray:
@@ -184,7 +210,7 @@ def attribute(
     signals = [s for s in signals if s.track.character is not None]
     if not signals:
         return lines_from_segments(segments)
-    band = syllable_band(envelope, ENVELOPE_RATE)
+    band = syllable_band(floor_envelope(envelope, options.envelope_range_db), ENVELOPE_RATE)
     words = [
         (index, word)
         for index, segment in enumerate(segments)
@@ -240,18 +266,20 @@ def _word_scores(word: Word, span, signals, band, options) -> dict[str, float]:
         if inside.sum() < options.min_frames:
             continue
         times = signal.times[inside]
-        score = _sync(signal, inside, times, band, options.av_offset_s)
+        score = _sync(signal, inside, times, band, options)
         character = signal.track.character
         scores[character] = max(score, scores.get(character, -1.0))
     return scores
 
 
-def _sync(signal: _Signal, inside, times, band, offset: float) -> float:
+def _sync(signal: _Signal, inside, times, band, options: AttributionOptions) -> float:
     """Two views of one question: do the mouth's openings rise MOUTH_LEAD_S before the
-    syllables' loudness peaks, and is it open while they are loud?"""
+    syllables' loudness peaks, and is it open while they are loud? (weighed by
+    ``onset_weight``)"""
+    offset = options.av_offset_s
     onsets = _corr(signal.onsets[inside], _envelope_at(band, times + MOUTH_LEAD_S + offset))
     opening = _corr(signal.opening[inside], _envelope_at(band, times + offset))
-    return (onsets + opening) / 2
+    return options.onset_weight * onsets + (1 - options.onset_weight) * opening
 
 
 def _viterbi(scores: list[dict[str, float]], options: AttributionOptions) -> list[str | None]:

@@ -164,7 +164,7 @@ def add_transcript(name: str, key: str, options, cache: Path = CACHE) -> None:
     partial.rename(target)
 
 
-def envelope(samples: np.ndarray, rate: int = 16000, band=(300.0, 3000.0)) -> np.ndarray:
+def envelope(samples: np.ndarray, rate: int = 16000, band=None) -> np.ndarray:
     """``sync.attribute.speech_envelope`` of cached samples (through a temporary WAV, so the
     product's own reader is what is measured)."""
     import soundfile as sf
@@ -174,7 +174,7 @@ def envelope(samples: np.ndarray, rate: int = 16000, band=(300.0, 3000.0)) -> np
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
         sf.write(wav, samples, rate, subtype="FLOAT")
-        return speech_envelope(wav, band)
+        return speech_envelope(wav, band) if band else speech_envelope(wav)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -46,15 +47,16 @@ class Variant:
     picture: str = "plain"  # "plain" or "archival" (aged films only; clean stay plain)
     speech: str = "speech"  # "speech" (restored sound, as the Pipeline) or "speech_raw"
     attribute: Callable | None = None  # another attribute() to compare
+    band: tuple[float, float] | None = None  # the voice envelope's band (None: SPEECH_BAND)
 
 
-_envelopes: dict[tuple[str, str], np.ndarray] = {}
+_envelopes: dict[tuple, np.ndarray] = {}
 
 
-def envelope_of(name: str, item: dict, sound: str) -> np.ndarray:
-    key = (name, sound)
+def envelope_of(name: str, item: dict, sound: str, band=None) -> np.ndarray:
+    key = (name, sound, band)
     if key not in _envelopes:
-        _envelopes[key] = cache_mod.envelope(item[sound])
+        _envelopes[key] = cache_mod.envelope(item[sound], band=band)
     return _envelopes[key]
 
 
@@ -64,11 +66,11 @@ def transcript_of(name: str, item: dict, variant: Variant) -> Transcript:
         faces = item["faces_archival"]
     speech = item.get(variant.speech) or item["speech"]
     if variant.sound == "both":  # the mean of the two log envelopes
-        a, b = envelope_of(name, item, "restored"), envelope_of(name, item, "raw")
+        a, b = (envelope_of(name, item, s, variant.band) for s in ("restored", "raw"))
         n = min(len(a), len(b))
         envelope = (a[:n] + b[:n]) / 2
     else:
-        envelope = envelope_of(name, item, variant.sound)
+        envelope = envelope_of(name, item, variant.sound, variant.band)
     run = variant.attribute or attribute
     lines = run(speech.segments, faces, envelope, variant.options)
     speakers = tuple(Speaker(c.id, c.name, c.face_box, c.seen_seconds) for c in faces.characters)
@@ -135,39 +137,70 @@ def row(variant: Variant, result: dict) -> str:
     )
 
 
-Opt = AttributionOptions
+Opt = functools.partial(AttributionOptions, onset_weight=0.5, envelope_range_db=None)
+"""The rows before the envelope floor and the onset weight: as they were measured."""
+Old = functools.partial(Variant, band=(300.0, 3000.0))
+"""Rows measured with the voice band before 1-4 kHz."""
 BEFORE = Opt(pause_s=None, window_s=2.0)  # the attribution before pauses and 3 s windows
 # "speech": Whisper as the cache was built (VAD regions joined); "speech_regions": region by
 # region (``--regions``, the default since). The rows of docs/benchmarks.md's speakers section.
 VARIANTS = [
-    Variant("before (2 s per word within each segment; joined VAD regions)", BEFORE),
-    Variant("(a) mouths against the sound before the sound chain", BEFORE, sound="raw"),
-    Variant("(a) against the mean of both envelopes", BEFORE, sound="both"),
-    Variant("(b) faces read on the archival-restored picture", BEFORE, picture="archival"),
-    Variant("(c) judged within speech between 0.3 s pauses", Opt(window_s=2.0)),
-    Variant("(d) 3 s per word", Opt(pause_s=None)),
-    Variant("(d) 4 s per word", Opt(pause_s=None, window_s=4.0)),
-    Variant(
+    Old("before (2 s per word within each segment; joined VAD regions)", BEFORE),
+    Old("(a) mouths against the sound before the sound chain", BEFORE, sound="raw"),
+    Old("(a) against the mean of both envelopes", BEFORE, sound="both"),
+    Old("(b) faces read on the archival-restored picture", BEFORE, picture="archival"),
+    Old("(c) judged within speech between 0.3 s pauses", Opt(window_s=2.0)),
+    Old("(d) 3 s per word", Opt(pause_s=None)),
+    Old("(d) 4 s per word", Opt(pause_s=None, window_s=4.0)),
+    Old(
         "(d) 3 s per word, mouth median-filtered over 3 frames", Opt(pause_s=None, smooth_frames=3)
     ),
-    Variant(
-        "(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)
+    Old("(d) 3 s per word, jaw blendshape added to the lip gap", Opt(pause_s=None, jaw_weight=1.0)),
+    Old("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
+    Old("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
+    Old("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
+    Old("region by region, pauses 0.3 s, 3 s per word", Opt(), speech="speech_regions"),
+    Old(
+        "joined, skipped stretches decoded again, pauses 0.3 s, 3 s (before)",
+        Opt(),
+        speech="speech_filled",
     ),
-    Variant("(c) + (d): pauses 0.3 s, 3 s per word", Opt()),
-    Variant("Whisper on the sound as it is (no sound chain)", BEFORE, speech="speech_raw"),
-    Variant("Whisper region by region, 2 s within each segment", BEFORE, speech="speech_regions"),
-    Variant("region by region, pauses 0.3 s, 3 s per word", speech="speech_regions"),
-    Variant(
-        "joined, skipped stretches decoded again, pauses 0.3 s, 3 s (now)", speech="speech_filled"
-    ),
-    Variant("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
-    Variant("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
-    Variant(
+    Old("region by region, 4 s per word", Opt(window_s=4.0), speech="speech_regions"),
+    Old("region by region, 5 s per word", Opt(window_s=5.0), speech="speech_regions"),
+    Old(
         "region by region, 4 s, archival picture",
         Opt(window_s=4.0),
         speech="speech_regions",
         picture="archival",
     ),
+    Old(
+        "joined+filled, envelope floored 45 dB under the loud speech",
+        Opt(envelope_range_db=45.0),
+        speech="speech_filled",
+    ),
+    Old("joined+filled, onset weight 0.6", Opt(onset_weight=0.6), speech="speech_filled"),
+    Old(
+        "joined+filled, floor and onset weight 0.6",
+        Opt(envelope_range_db=45.0, onset_weight=0.6),
+        speech="speech_filled",
+    ),
+    Variant(
+        "1-4 kHz band, floor 45 dB, onset weight 0.5 (the defaults now)", speech="speech_filled"
+    ),
+    Variant("1-4 kHz band alone", Opt(), speech="speech_filled"),
+    Variant(
+        "1-4 kHz, onset weight 0.6", AttributionOptions(onset_weight=0.6), speech="speech_filled"
+    ),
+    Variant("0.5-2.5 kHz band", speech="speech_filled", band=(500.0, 2500.0)),
+    Variant("0.7-3 kHz band", speech="speech_filled", band=(700.0, 3000.0)),
+    Variant("1-5 kHz band", speech="speech_filled", band=(1000.0, 5000.0)),
+    Variant("1.5-6 kHz band", speech="speech_filled", band=(1500.0, 6000.0)),
+    Variant("2-4 kHz band", speech="speech_filled", band=(2000.0, 4000.0)),
+    Variant("0.1-4 kHz band", speech="speech_filled", band=(100.0, 4000.0)),
+    Variant("now, archival picture", speech="speech_filled", picture="archival"),
+    Variant("now, mouths against the sound before the chain", speech="speech_filled", sound="raw"),
+    Variant("now, Whisper region by region", speech="speech_regions"),
+    Variant("now, Whisper on the sound as it is", speech="speech_raw"),
 ]
 
 

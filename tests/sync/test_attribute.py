@@ -13,7 +13,13 @@ import pytest
 
 from faces.types import Character, FaceResult, FaceTrack
 from speech.types import Segment, Word
-from sync.attribute import ENVELOPE_RATE, AttributionOptions, attribute
+from sync.attribute import (
+    ENVELOPE_RATE,
+    AttributionOptions,
+    attribute,
+    floor_envelope,
+    speech_envelope,
+)
 
 FPS = 25.0
 DURATION = 8.0
@@ -84,14 +90,17 @@ AUDIO = np.arange(int(DURATION * ENVELOPE_RATE)) / ENVELOPE_RATE
 HEARD_AFTER = 0.05  # the sound of a syllable follows the mouth's opening
 
 
+@pytest.mark.parametrize("onset_weight", [0.0, AttributionOptions.onset_weight, 1.0])
 @pytest.mark.parametrize("speaker", [0, 1])
-def test_the_face_in_time_with_the_sound_wins_when_both_mouths_move(speaker):
+def test_the_face_in_time_with_the_sound_wins_when_both_mouths_move(speaker, onset_weight):
+    """Either view alone (the mouth's rises, its opening) and their default blend agree."""
     a, b = syllables(1), syllables(2)  # both talk all the time, to their own rhythm
     heard = (a, b)[speaker]
     result = attribute(
         [segment(0.5, 7.5, 14)],
         faces(bumps(VIDEO, a), bumps(VIDEO, b)),
         envelope(bumps(AUDIO, heard + HEARD_AFTER)),
+        AttributionOptions(onset_weight=onset_weight),
     )
     assert [line.speaker for line in result] == [f"S{speaker + 1}"]
     assert result[0].evidence == "lips" and result[0].confidence > 0.5
@@ -168,3 +177,51 @@ def test_a_line_straddling_a_pause_is_split_at_the_pause():
         )
         exact += [(ln.speaker, ln.words) for ln in result] == [("S1", first), ("S2", second)]
     assert exact >= 18
+
+
+def test_the_envelope_floor_cuts_what_lies_under_the_speech_and_keeps_the_speech():
+    rng = np.random.default_rng(7)
+    speech = 0.1 * bumps(AUDIO, syllables(11, 0.0, 4.0))  # speech, then 4 s of quiet noise
+    loud = np.log10(speech + 1e-7 * rng.uniform(1, 100, len(AUDIO)))
+    top = np.percentile(loud, 95)
+    floored = floor_envelope(loud, 45.0)
+    assert floored.min() == pytest.approx(top - 45.0 / 20)  # 45 dB under the loud speech
+    kept = loud >= top - 45.0 / 20
+    assert np.array_equal(floored[kept], loud[kept])
+    assert kept[AUDIO < 3.8].mean() > 0.9 and not kept[AUDIO > 4.2].any()
+    assert np.array_equal(floor_envelope(loud, None), loud)
+
+
+def test_the_floor_follows_the_film_so_a_quiet_film_is_judged_the_same():
+    """The floor sits under the film's own loud speech, not at a fixed level: the same
+    dialogue 60 dB quieter (an underexposed optical track) gets the same lines and speakers."""
+    a, b = syllables(4), syllables(5)
+    heard = np.concatenate([a[a < 4.0], b[b >= 4.0]])
+    voice = bumps(AUDIO, heard + HEARD_AFTER)
+    film = faces(bumps(VIDEO, a), bumps(VIDEO, b))
+    loud = attribute([segment(0.4, 7.6, 18)], film, np.log10(voice + 1e-4))
+    quiet = attribute([segment(0.4, 7.6, 18)], film, np.log10(1e-3 * voice + 1e-7))
+    assert [line.speaker for line in loud] == ["S1", "S2"]
+    assert [(ln.speaker, ln.words) for ln in quiet] == [(ln.speaker, ln.words) for ln in loud]
+
+
+def test_the_envelope_hears_the_voice_band_and_not_the_rumble_under_it(tmp_path):
+    """A 2 kHz tone swelling with S1's syllables over a louder 150 Hz rumble swelling with
+    S2's: the envelope (1-4 kHz) follows S1, and S1 is the one attributed."""
+    import soundfile as sf
+
+    rate = 16000
+    t = np.arange(int(DURATION * rate)) / rate
+    a, b = syllables(31), syllables(32)
+    voice = bumps(t, a + HEARD_AFTER) * np.sin(2 * np.pi * 2000 * t)
+    rumble = 4 * bumps(t, b + HEARD_AFTER) * np.sin(2 * np.pi * 150 * t)
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, (0.1 * (voice + rumble)).astype(np.float32), rate, subtype="FLOAT")
+    heard = speech_envelope(wav)
+    assert len(heard) == int(DURATION * ENVELOPE_RATE)
+    follows = [
+        np.corrcoef(heard, np.log10(bumps(AUDIO, x + HEARD_AFTER) + 1e-3))[0, 1] for x in (a, b)
+    ]
+    assert follows[0] > 0.8 and follows[1] < 0.3, follows
+    lines = attribute([segment(0.5, 7.5, 14)], faces(bumps(VIDEO, a), bumps(VIDEO, b)), heard)
+    assert [line.speaker for line in lines] == ["S1"]
