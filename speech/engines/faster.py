@@ -184,6 +184,7 @@ def _reseed(model) -> None:
         return
     how = model._reelscribe
     ctranslate2.set_random_seed(SEED)
+    model.model = None  # the old decoder goes first: two at once doubled the engine's peak
     model.model = ctranslate2.models.Whisper(
         how["path"],
         device=how["device"],
