@@ -38,11 +38,10 @@ SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
 }
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
-SPEECH_DEFAULT = SOUND_DEFAULT
-"""The sound steps speech recognition hears by default: the whole chain, as the master. Without
-the denoiser Whisper's pooled WER was nearly the same (0.236 against 0.241), but lip sync
-read against the denoised sound got 2 more turns right on composed dialogues, clean and aged
-(restore/speechsound.py, docs/benchmarks.md)."""
+SPEECH_DEFAULT = ("clicks", "hum", "loudness")
+"""The sound steps speech recognition hears by default: not the broadband denoiser, whose
+artefacts cost Whisper more words than the hiss it takes away (pooled WER 0.231 against
+0.245 with it; restore/speechsound.py)."""
 
 
 class _Lazy:

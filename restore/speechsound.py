@@ -1,16 +1,18 @@
 """What speech recognition hears: the sound chain's speech steps, not necessarily all of them.
 
-By default speech hears the whole chain, as the master does (``SPEECH_DEFAULT``).
-Without the broadband denoiser Whisper's pooled WER on all the real speech in
+Whisper hears better without the broadband denoiser: on all the real speech in
 ../shared/media, aged at 10, 20 and 30 dB SNR (tests/bench/sound_wer.py,
-docs/benchmarks.md), was 0.236 against 0.241 for the whole chain (0.286 for
-the aged sound): within 14 words of 2,802. Lip sync, which reads the voice band
-of this same copy and judges around Whisper's words, got about two turns more
-right on composed dialogues (clean and aged) with the whole chain, so that is
-the default; ``--speech-sound`` picks a part. The speech tap takes the sound
-after the chain's leading speech steps, in the same pass as the master, and
-the speech steps that come later in the chain run afterwards on the tap's 16
-kHz mono file, streamed block by block."""
+docs/benchmarks.md), clicks, hum and loudness gave a pooled WER of 0.231
+against 0.245 for the master's whole chain and 0.286 for the aged sound, and
+were never worse than the aged sound for any corpus at any SNR, where the whole
+chain was worse for GRID at 20 and 30 dB; the denoiser's artefacts cost most at
+10 dB. Lip sync does not need the denoiser either: on the 1-4 kHz band that
+attribution reads, the composed dialogues scored the same before the chain as
+after it (docs/benchmarks.md, issue 5's sections). So the speech tap takes the sound
+after the chain's leading speech steps (clicks, hum), in the same pass as the
+master, and the speech steps that come later in the chain (loudness) run
+afterwards on the tap's 16 kHz mono file, streamed block by block.
+"""
 
 from __future__ import annotations
 

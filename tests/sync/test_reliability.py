@@ -334,18 +334,17 @@ def _limit_file_size(limit: int):
 @pytest.mark.parametrize(
     "limit_kb,where,sound",
     [
-        (8, "speech.wav", ["--speech-sound", "clicks,hum"]),
-        (8, "temporary file", []),
+        (8, "speech.wav", []),
+        (8, "temporary file", ["--sound", "loudness"]),
         (180, "master.mkv", []),
     ],
 )
 def test_full_disk_gives_one_line_code_5_and_nothing_finished(limit_kb, where, sound, tmp_path):
     """A size-limited process stands in for a full disk: every write past the limit fails
-    (EFBIG, as ENOSPC would). 8 KB stops the first write: the speech track where speech
-    hears only the steps before loudness (the tap then sits before the loudness step's
-    spool); by default speech hears the whole chain, the tap comes after loudness, and the
-    spool, in the system's temporary folder, is first. 180 KB lets those (128 KB each)
-    through and stops the lossless master half-way."""
+    (EFBIG, as ENOSPC would). 8 KB stops the first write (the speech track, tapped before
+    the loudness step's spool; with loudness alone, the tap comes after it and the spool,
+    in the system's temporary folder, is first); 180 KB lets those (128 KB each) through
+    and stops the lossless master half-way."""
     film = tmp_path / "film.mkv"
     write_film(film, seconds=2.0)
     assert film.stat().st_size > limit_kb * 1024  # the master (lossless) cannot fit either
