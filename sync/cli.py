@@ -134,6 +134,14 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     parser.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
     parser.add_argument(
+        "--av-offset",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="how late the sound runs against the picture (negative: early), for a print out "
+        "of sync; lip sync is judged with it (default 0: in sync)",
+    )
+    parser.add_argument(
         "--no-access-copy",
         action="store_true",
         help="no H.264 access copy (the review page then has no player)",
@@ -463,6 +471,10 @@ def _options(args: argparse.Namespace):
             device="cpu" if args.device == "cpu" else "auto",
         )
     extra = {"cues": _cue_rules(args)} if hasattr(args, "cue_preset") else {}
+    if getattr(args, "av_offset", 0.0):
+        from sync.attribute import AttributionOptions
+
+        extra["attribution"] = AttributionOptions(av_offset_s=args.av_offset)
     return RunOptions(
         **extra,
         restore=restore,

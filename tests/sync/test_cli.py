@@ -392,3 +392,18 @@ def test_vad_regions_option_reaches_the_speech_stage():
     assert not speech.vad_regions and speech.fill_missed
     args = build_parser().parse_args(["transcribe", "film.mp4", "-o", "x.json", "--vad-regions"])
     assert _options(args).speech.vad_regions
+
+
+def test_a_print_out_of_sync_gets_its_offset_from_the_command_line(capsys):
+    from sync.cli import _options, build_parser
+
+    def offset(*argv: str) -> float:
+        return _options(build_parser().parse_args(list(argv))).attribution.av_offset_s
+
+    assert offset("run", "film.mp4") == 0.0
+    assert offset("run", "film.mp4", "--av-offset", "0.08") == 0.08
+    assert offset("batch", "films", "-o", "out", "--av-offset", "-0.04") == -0.04
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["run", "film.mp4", "--av-offset", "two frames"])
+    assert stopped.value.code == 2
+    assert "--av-offset: invalid float value" in capsys.readouterr().err
