@@ -59,11 +59,11 @@ class TranscribeOptions:
     """With ``vad``, a window ends at the first pause once it holds this much speech.
     Whisper decodes 30 s of speech at a time and each window's last chunk is part-filled,
     so windows measured in film cost encoder passes: on 128 s of 1968 dialogue, 60 s
-    windows made 6 passes where one plain faster-whisper call made 4, and ran at 0.81x its
-    speed; measured in speech, 4 passes and 1.04x (6 min: 0.86x and 1.09x; same run). The
-    VAD runs once per window and its regions serve the decode and the skipped-stretch fill.
-    Speech-only peak memory, 20 min against 2 min of film dialogue: +6 % (60 s windows:
-    +14 %). None: windows of ``window_s`` of film, each cut at its quietest moment."""
+    windows made 6 passes where one plain faster-whisper call made 4, and ran at 0.85x its
+    speed; measured in speech, 4 passes and 0.93x (same run; docs/benchmarks.md). The VAD
+    runs once per window and its regions serve the decode and the skipped-stretch fill.
+    Peak memory of a whole run, 20 min against 2 min: 1.079. None: windows of
+    ``window_s`` of film, each cut at its quietest moment."""
     max_line_chars: int = 84
     """A line never holds more than a subtitle can carry (two lines of 42)."""
     max_line_s: float = 7.0
