@@ -16,7 +16,7 @@ from speech.lines import clamp, guard, lost_spans, split_lines
 from speech.options import TranscribeOptions
 from speech.timing import trim_word_ends
 from speech.types import SpeechResult
-from speech.vad import speech_regions
+from speech.vad import pairs, speech_regions
 from speech.windows import iter_windows
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def _fill_missed(engine, kept, audio, rate, offset, regions, language, options) 
     decode can skip a whole turn (tiny.en did, on hissy dialogue that repeats its lines)."""
     edges = list(regions) if regions is not None else speech_regions(audio, rate)
     words = [w for s in kept for w in s.words]
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
+    for start, end in pairs(edges):
         left, right = offset + start, offset + end
         # a word heard there lies mostly inside it (joined decoding can stretch a word over
         # the stretches it skipped: 16.3-26.4 s for one "said")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from restore.tap import SPEECH_RATE
@@ -17,3 +19,8 @@ def speech_regions(audio: np.ndarray, rate: int = SPEECH_RATE) -> list[float]:
         for region in get_speech_timestamps(audio, VadOptions(), sampling_rate=rate)
         for edge in (region["start"], region["end"])
     ]
+
+
+def pairs(edges: Sequence[float]) -> list[tuple[float, float]]:
+    """``speech_regions``' flat start, end, start, end ... as (start, end) pairs."""
+    return list(zip(edges[::2], edges[1::2], strict=True))

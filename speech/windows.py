@@ -3,7 +3,7 @@
 Whisper decodes speech 30 s at a time, and each window's speech ends in a part-filled
 30 s chunk that costs a whole encoder pass. Windows are therefore measured in speech, not
 in film: a window ends at the first pause after ``speech_s`` of what the VAD calls speech,
-so that its chunks are nearly full, and never later than ``longest_s`` of film, so that
+so that its chunks are nearly full, and never later than ``window_s`` of film, so that
 memory stays bounded however sparse the dialogue.
 """
 
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from speech.vad import pairs
 
 Regions = Callable[[np.ndarray, int], list[float]]
 
@@ -56,7 +58,7 @@ def speech_cut(regions: list[float], seconds: float, speech_s: float) -> float |
     pause the VAD keeps): cutting there would leave Whisper a part-filled chunk."""
     heard, cut, heard_at_cut = 0.0, None, 0.0
     nexts = [*regions[2::2], seconds]  # what follows each region: the next one, or the end
-    for start, end, after in zip(regions[::2], regions[1::2], nexts, strict=True):
+    for (start, end), after in zip(pairs(regions), nexts, strict=True):
         heard += end - start
         if heard > speech_s:
             break
@@ -71,7 +73,7 @@ def when_heard(regions: list[float], speech_s: float) -> float:
     """The moment (seconds) by which ``speech_s`` of speech has been heard (the end of the
     last region if it never is)."""
     heard = 0.0
-    for start, end in zip(regions[::2], regions[1::2], strict=True):
+    for start, end in pairs(regions):
         if heard + end - start >= speech_s:
             return start + speech_s - heard
         heard += end - start
@@ -110,9 +112,7 @@ def iter_windows(
 
 
 def _cut(audio, rate, search_s, edges, speech_s) -> int:
-    if edges is None or speech_s is None:
-        return quietest_cut(audio, rate, search_s)
-    if not edges:  # no speech at all: any cut is as good, take the quietest
+    if not edges or speech_s is None:  # measured in film, or no speech: the quietest moment
         return quietest_cut(audio, rate, search_s)
     cut = speech_cut(edges, len(audio) / rate, speech_s)
     if cut is not None:
@@ -125,7 +125,7 @@ def _cut(audio, rate, search_s, edges, speech_s) -> int:
 def _within(edges: list[float], seconds: float) -> list[float]:
     """The regions that start before ``seconds``, the last one ended there if it runs on."""
     out = []
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
+    for start, end in pairs(edges):
         if start >= seconds:
             break
         out += [start, min(end, round(seconds, 3))]

@@ -12,7 +12,7 @@ from restore.errors import UsageError
 from speech.models import resolve_ctranslate2
 from speech.options import SEED, TranscribeOptions
 from speech.types import Segment, Word
-from speech.vad import speech_regions
+from speech.vad import pairs, speech_regions
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class FasterWhisper:
 
             chunks = [
                 {"start": int(round(a * 16000)), "end": int(round(b * 16000))}
-                for a, b in zip(regions[::2], regions[1::2], strict=True)
+                for a, b in pairs(regions)
             ]
             joined = np.concatenate(collect_chunks(audio, chunks)[0])
             common.update(vad_filter=False)

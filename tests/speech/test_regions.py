@@ -13,7 +13,7 @@ import soundfile as sf
 
 from speech.options import TranscribeOptions
 from speech.transcribe import transcribe_wav
-from speech.vad import speech_regions
+from speech.vad import pairs, speech_regions
 
 RATE = 16000
 
@@ -49,7 +49,7 @@ def test_every_turn_of_a_hissy_repetitive_dialogue_is_heard(media, to_wav, tmp_p
 def test_speech_regions_cover_the_turns_and_skip_the_silences(media, to_wav, tmp_path):
     sound, turns = hissy_dialogue(media, to_wav, tmp_path)
     edges = speech_regions(sound)
-    regions = list(zip(edges[::2], edges[1::2], strict=True))
+    regions = pairs(edges)
     assert regions and all(a < b for a, b in regions)
     for a, b in turns:  # each turn's middle second is inside a region
         middle = (a + b) / 2

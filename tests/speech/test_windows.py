@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speech.vad import speech_regions
+from speech.vad import pairs, speech_regions
 from speech.windows import iter_windows, quietest_cut, speech_cut, when_heard
 
 RATE = 16000
@@ -90,7 +90,7 @@ def test_windows_hold_their_share_of_speech_however_sparse_the_film(tmp_path):
     for window in windows:
         assert len(window.audio) <= 90 * RATE
         assert window.start % (6 * RATE) in range(4 * RATE, 6 * RATE + 1) or window.start == 0
-        speech = sum(b - a for a, b in _pairs(window.regions))
+        speech = sum(b - a for a, b in pairs(window.regions))
         assert speech <= 20.0 + 1e-6
         # the regions come with the window, on its own clock
         assert window.regions == tuple(_loud_regions(window.audio, RATE))
@@ -133,13 +133,9 @@ def test_real_film_dialogue_windows_fill_whisper_chunks(media, tmp_path):
     sf.write(tmp_path / "film.wav", audio, RATE)
     windows = list(iter_windows(tmp_path / "film.wav", 60.0, regions=speech_regions, speech_s=30))
     assert len(windows) >= 3
-    whole = _pairs(speech_regions(audio, RATE))
+    whole = pairs(speech_regions(audio, RATE))
     for window in windows[:-1]:
-        heard = sum(b - a for a, b in _pairs(window.regions))
+        heard = sum(b - a for a, b in pairs(window.regions))
         assert 15.0 <= heard <= 30.0, (window.offset, heard)
         cut = window.offset + len(window.audio) / RATE
         assert not any(a + 0.3 < cut < b - 0.3 for a, b in whole), cut
-
-
-def _pairs(edges) -> list[tuple[float, float]]:
-    return list(zip(edges[::2], edges[1::2], strict=True))
