@@ -334,8 +334,8 @@ def test_a_stretch_a_loop_swallowed_is_decoded_again(tmp_path, monkeypatch, seco
 def test_speech_a_real_decoder_loop_swallowed_comes_back(media, tmp_path):
     """tiny.en loops on this cut of the 1968 film (at "Barbra"), and the loop swallows the
     20 s of newscast after it; decoded again on its own, the stretch comes back. The loop
-    comes with the VAD's regions joined end to end (``vad_regions=False``); decoded region by
-    region (the default) the newscast is not swallowed in the first place (114 words)."""
+    comes with the VAD's regions joined end to end (the default, ``vad_regions=False``);
+    decoded region by region the newscast is not swallowed in the first place (114 words)."""
     clip = media / "speech" / "notld_1968" / "60s_i_dont_want_anyones_life_on_my_hands.wav"
     audio, rate = sf.read(clip, dtype="float32")
     sf.write(tmp_path / "cut.wav", audio[12 * rate :], rate)
