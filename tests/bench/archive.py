@@ -16,7 +16,6 @@ PostgreSQL runs as a throw-away local server (tests/pgserver.py).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import platform
 import random
 import statistics
@@ -29,19 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from sync.archive import Run, open_archive, parse  # noqa: E402
 from sync.transcript import Line, Speaker, Transcript  # noqa: E402
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load("corpus")
-pgserver = _load("pgserver")
+corpus = tests_module("corpus")
+pgserver = tests_module("pgserver")
 
 FIRST = "Ada Ben Cora Dev Elsa Finn Gus Hana Ivo Jude Kai Lena Milo Nora Otto Pia Quin".split()
 LAST = "Abbott Barlow Cooper Dunn Ellery Frost Gale Hale Irwin Jory Keane Lowe Marsh".split()

@@ -22,7 +22,6 @@ already there is kept, so an interrupted build resumes.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import os
 import pickle
@@ -36,12 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
+
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 CACHE = Path("/tmp/attrib-cache")
 
-_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-compose_dialogue = _conftest.compose_dialogue
+compose_dialogue = tests_module("conftest").compose_dialogue
 
 CLIPS = sorted(p.stem for p in (MEDIA / "faces" / "grid").glob("*.mpg"))
 PAIRS = tuple(itertools.combinations(CLIPS, 2))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,16 +21,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from local import bench_module  # noqa: E402  (tests/bench, the script's own folder)
 
-def _bench(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).with_name(name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cache_mod = _bench("attrib_cache.py")
-judge = _bench("speakers.py").judge  # judged exactly as the full run judges
+cache_mod = bench_module("attrib_cache")
+judge = bench_module("speakers").judge  # judged exactly as the full run judges
 
 from sync.attribute import AttributionOptions, attribute  # noqa: E402
 from sync.transcript import Speaker, Transcript  # noqa: E402

@@ -19,7 +19,6 @@ run) on 60 s of JFK aged at 20 dB, 48 kHz stereo. One row per setting
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import sys
@@ -32,18 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.clicks import ClickOptions, Declick, find_clicks  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
 
-
-def _age_sound():
-    spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.age_sound
-
-
-age_sound = _age_sound()
+age_sound = tests_module("conftest").age_sound
 
 
 def clips() -> list[tuple[str, Path]]:

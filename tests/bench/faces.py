@@ -7,7 +7,6 @@ Prints markdown tables for docs/benchmarks.md.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import sys
@@ -20,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from faces.stage import FaceAnalyser, FaceOptions  # noqa: E402
 from restore.media import iter_frames, open_source  # noqa: E402
 
@@ -28,10 +29,7 @@ def frames_of(path: Path, fps=None) -> list[np.ndarray]:
     return [f.rgb() for f in iter_frames(open_source(path, fps=fps))]
 
 
-_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-age = _conftest.age_frames  # the same ageing as the tests
+age = tests_module("conftest").age_frames  # the same ageing as the tests
 
 
 def run(clips, detector="auto", fps=25.0):

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.media import iter_audio, open_source  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.models import packaged_model  # noqa: E402
@@ -37,17 +39,7 @@ from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
 from speech.wer import wer  # noqa: E402
 
-
-def _grid_sentence():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("corpus", ROOT / "tests" / "corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.grid_sentence
-
-
-grid_sentence = _grid_sentence()
+grid_sentence = tests_module("corpus").grid_sentence
 
 
 def tap(source: Path, target: Path) -> Path:

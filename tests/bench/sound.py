@@ -16,7 +16,6 @@ pipeline's own speech tap. Prints markdown tables for docs/benchmarks.md.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import platform
 import sys
@@ -31,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import bench_module, tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.blocks import filter_graph, pull_frames, push_samples  # noqa: E402
 from restore.chain import RestoreOptions, sound_chain  # noqa: E402
 from restore.hiss import Dehiss, HissOptions  # noqa: E402
@@ -40,17 +41,9 @@ from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
 from speech.wer import wer  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-age_sound = _conftest.age_sound  # the same ageing as the tests
+age_sound = tests_module("conftest").age_sound  # the same ageing as the tests
 
-_bench_speech = importlib.util.spec_from_file_location(
-    "bench_speech", Path(__file__).parent / "speech.py"
-)
-_speech = importlib.util.module_from_spec(_bench_speech)
-_bench_speech.loader.exec_module(_speech)
-grid_sentence = _speech.grid_sentence
+grid_sentence = bench_module("speech").grid_sentence
 
 CHAIN = ("clicks", "hum", "denoise", "loudness")
 FFMPEG = [

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import platform
@@ -42,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import bench_module, tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from restore.chain import SOUND_STEPS, Chain, RestoreOptions, sound_chain  # noqa: E402
 from restore.clicks import ClickOptions, Declick  # noqa: E402
 from restore.hiss import Dehiss, HissOptions  # noqa: E402
@@ -54,16 +55,8 @@ from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
 from speech.wer import normalise  # noqa: E402
 
-
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-age_sound = _load_module("tests_conftest", ROOT / "tests" / "conftest.py").age_sound
-_sound = _load_module("bench_sound", Path(__file__).parent / "sound.py")
+age_sound = tests_module("conftest").age_sound
+_sound = bench_module("sound")
 grid_sentence = _sound.grid_sentence
 
 

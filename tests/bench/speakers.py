@@ -6,7 +6,6 @@ single-speaker real clips, and a cue-rule report.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import platform
@@ -21,13 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
+
 from sync.cues import CueRules  # noqa: E402
 from sync.pipeline import Pipeline  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-compose_dialogue = _conftest.compose_dialogue
+compose_dialogue = tests_module("conftest").compose_dialogue
 
 CLIPS = sorted(p.stem for p in (MEDIA / "faces" / "grid").glob("*.mpg"))
 PAIRS = tuple(itertools.combinations(CLIPS, 2))  # every pair of the six GRID speakers

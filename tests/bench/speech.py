@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 BIN = Path(sys.executable).parent
 
+from local import tests_module  # noqa: E402  (tests/bench, the script's own folder)
 from timing import best_of_each  # noqa: E402  (tests/bench, the script's own folder)
 
 from restore.media import iter_audio, open_source  # noqa: E402
@@ -44,17 +45,7 @@ GRID_VOCABULARY = (
 )
 
 
-def _corpus():
-    """tests/corpus.py, loaded by path (tests/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("corpus", ROOT / "tests" / "corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-grid_sentence = _corpus().grid_sentence
+grid_sentence = tests_module("corpus").grid_sentence
 
 
 def to_wav(source: Path, target: Path) -> Path:
