@@ -39,9 +39,12 @@ SOUND_STEPS: dict[str, Callable[[RestoreOptions], Step]] = {
 """Sound steps are built from the whole ``RestoreOptions`` (the loudness target lives there)."""
 SOUND_DEFAULT = ("clicks", "hum", "denoise", "loudness")
 SPEECH_DEFAULT = ("clicks", "hum", "loudness")
-"""The sound steps speech recognition hears by default: not the broadband denoiser, whose
-artefacts cost Whisper more words than the hiss it takes away (pooled WER 0.231 against
-0.245 with it; restore/speechsound.py)."""
+"""The sound steps speech recognition hears by default: not the broadband denoiser, which
+takes speech away with the hiss where speech hardly stands above it (restore/speechsound.py)."""
+SECOND_DEFAULT = ("denoise",)
+"""What a second copy for speech adds by default: the denoiser, which gives back consonants
+that lighter hiss hides; Whisper keeps, stretch by stretch, the reading it is surer of
+(speech/readings.py)."""
 
 
 class _Lazy:
@@ -85,6 +88,10 @@ class RestoreOptions:
     speech_sound: tuple[str, ...] = SPEECH_DEFAULT
     """Which of the ``sound`` steps speech recognition hears (the master always gets them all;
     ``restore/speechsound.py`` says how the speech copy gets its own)."""
+    speech_second: tuple[str, ...] = SECOND_DEFAULT
+    """Steps of ``sound`` that a second copy for speech hears besides ``speech_sound``; Whisper
+    reads both copies and keeps, stretch by stretch, the reading it was surer of. Empty (or
+    nothing that ``speech_sound`` lacks): one copy, one reading."""
     picture_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     """Settings per picture step (``{"dust": {"threshold": 30}}``); unset ones keep defaults."""
     preset: str | None = None

@@ -1,17 +1,17 @@
-"""What speech recognition hears: the sound chain's speech steps, not necessarily all of them.
+"""What speech recognition hears: the sound chain's speech steps, in one copy or two.
 
-Whisper hears better without the broadband denoiser: on all the real speech in
-../shared/media, aged at 10, 20 and 30 dB SNR (tests/bench/sound_wer.py,
-docs/benchmarks.md), clicks, hum and loudness gave a pooled WER of 0.231
-against 0.245 for the master's whole chain and 0.286 for the aged sound, and
-were never worse than the aged sound for any corpus at any SNR, where the whole
-chain was worse for GRID at 20 and 30 dB; the denoiser's artefacts cost most at
-10 dB. Lip sync does not need the denoiser either: on the 1-4 kHz band that
-attribution reads, the composed dialogues scored the same before the chain as
-after it (docs/benchmarks.md, issue 5's sections). So the speech tap takes the sound
-after the chain's leading speech steps (clicks, hum), in the same pass as the
-master, and the speech steps that come later in the chain (loudness) run
-afterwards on the tap's 16 kHz mono file, streamed block by block.
+The first copy hears the chain without the broadband denoiser (clicks, hum,
+loudness): where speech hardly stands above the hiss, the denoiser takes speech
+away with it and Whisper drops words. A second copy hears the denoiser too:
+where the hiss is lighter, it hides consonants that the denoiser gives back.
+Whisper reads both and keeps, stretch by stretch, the reading it was surer of
+(speech/readings.py). On all the real speech in ../shared/media aged at 10, 20
+and 30 dB SNR, 10 seeds (tests/bench/sound_wer.py, docs/benchmarks.md), the
+pooled WER is 0.229 with both copies, 0.246 with the first alone, 0.266 for the
+aged sound. Both copies come from one tap (16 kHz mono) after the chain's
+leading steps they share (clicks, hum), in the same pass as the master; each
+copy's later steps (loudness; denoise, loudness) run afterwards on the tap's
+file, streamed block by block.
 """
 
 from __future__ import annotations
@@ -32,24 +32,47 @@ def speech_steps(options: RestoreOptions) -> tuple[str, ...]:
     return tuple(name for name in options.sound if name in options.speech_sound)
 
 
+def second_steps(options: RestoreOptions) -> tuple[str, ...]:
+    """The sound steps the second copy for speech hears, in the chain's order; empty when
+    there is no second copy (it would hear nothing the first does not)."""
+    heard = tuple(
+        name
+        for name in options.sound
+        if name in options.speech_sound or name in options.speech_second
+    )
+    return heard if heard != speech_steps(options) else ()
+
+
 def speech_plan(options: RestoreOptions) -> tuple[int, tuple[str, ...]]:
-    """Where the tap sits (after that many of the chain's steps, which speech hears too), and
-    the speech steps left to run on the tap's copy afterwards."""
-    heard = speech_steps(options)
+    """Where the tap sits (after that many of the chain's steps, which every speech copy hears
+    too), and the steps left to run on the tap's copy afterwards for the first copy."""
+    copies = [c for c in (speech_steps(options), second_steps(options)) if c]
     at = 0
-    while at < len(heard) and options.sound[at] == heard[at]:
+    while copies and all(at < len(c) and options.sound[at] == c[at] for c in copies):
         at += 1
-    return at, heard[at:]
+    return at, speech_steps(options)[at:]
 
 
-def finish_speech(wav: str | Path, steps: tuple[str, ...], options: RestoreOptions) -> list[dict]:
-    """Run ``steps`` over the speech tap's file (16 kHz mono), in blocks, replacing it when
-    done; their reports, for the manifest."""
-    if not steps:
-        return []
+def second_plan(options: RestoreOptions) -> tuple[str, ...] | None:
+    """The steps to run on the tap's copy for the second copy; None: there is none."""
+    heard = second_steps(options)
+    return heard[speech_plan(options)[0] :] if heard else None
+
+
+def finish_speech(
+    wav: str | Path,
+    steps: tuple[str, ...],
+    options: RestoreOptions,
+    out: str | Path | None = None,
+) -> list[dict]:
+    """Run ``steps`` over the speech tap's file (16 kHz mono), in blocks, into ``out`` (by
+    default replacing ``wav``) when done; their reports, for the manifest."""
     wav = Path(wav)
+    target = Path(out) if out is not None else wav
+    if not steps and target == wav:
+        return []
     chain = sound_chain(dataclasses.replace(options, sound=steps))
-    part = wav.with_name(f".{wav.name}.{os.getpid()}.part")
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
         with sf.SoundFile(str(wav)) as source:
             rate = source.samplerate
@@ -57,11 +80,11 @@ def finish_speech(wav: str | Path, steps: tuple[str, ...], options: RestoreOptio
                 AudioBlock(i * rate, rate, "mono", block[None, :])
                 for i, block in enumerate(source.blocks(blocksize=rate, dtype="float32"))
             )
-            with sf.SoundFile(str(part), "w", rate, 1, "FLOAT", format="WAV") as out:
+            with sf.SoundFile(str(part), "w", rate, 1, "FLOAT", format="WAV") as copy:
                 for block in chain.process(blocks):
-                    out.write(block.samples[0])
-        os.replace(part, wav)
+                    copy.write(block.samples[0])
+        os.replace(part, target)
     except (sf.LibsndfileError, OSError) as error:
         part.unlink(missing_ok=True)
-        raise write_error(wav, error) from error
+        raise write_error(target, error) from error
     return chain.report()

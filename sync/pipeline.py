@@ -44,7 +44,13 @@ from restore.media import (
     iter_packets,
     open_source,
 )
-from restore.speechsound import finish_speech, speech_plan, speech_steps
+from restore.speechsound import (
+    finish_speech,
+    second_plan,
+    second_steps,
+    speech_plan,
+    speech_steps,
+)
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
@@ -133,6 +139,11 @@ class Pipeline:
             work = Path(work_dir)
             source_hash = self._timed("hash", lambda: content_hash(source))
             speech_wav = work / "speech.wav" if source.audio else None
+            second_wav = (
+                _second_wav(speech_wav)
+                if speech_wav is not None and second_steps(self.options.restore)
+                else None
+            )
             master_tmp = work / "master.mkv"
             faces_key = options_key(
                 self.options.faces,
@@ -146,6 +157,8 @@ class Pipeline:
             files = {"master.mkv": master_tmp}
             if speech_wav is not None:
                 files["speech.wav"] = speech_wav
+            if second_wav is not None:
+                files["speech.second.wav"] = second_wav
             master = None
             if wanted is None or cached_faces is not None:  # faces are read in the master pass
                 master = self._cache_get("master", source_hash, master_key, files)
@@ -166,11 +179,13 @@ class Pipeline:
             speech_key = options_key(
                 self.options.speech, self.options.restore, self.options.audio_track
             )
-            speech = self._cache_get("speech", source_hash, speech_key, speech_wav)
-            if speech is None:
-                speech = self._speech(source, speech_wav)
+            cached_speech = self._cache_get("speech", source_hash, speech_key, speech_wav)
+            if cached_speech is not None:
+                speech, readings = cached_speech
+            else:
+                speech, readings = self._speech(source, speech_wav, second_wav)
                 if speech is not None:
-                    self._cache_put("speech", source_hash, speech_key, speech)
+                    self._cache_put("speech", source_hash, speech_key, (speech, readings))
             if speech is None:
                 log.warning("%s: no sound, so nothing to transcribe", source.path.name)
             language = speech.language if speech else _default_language(self.options.speech)
@@ -219,6 +234,8 @@ class Pipeline:
                     if character.id in thumbs:
                         write_bytes_atomic(names[f"thumbnail {character.id}"], thumbs[character.id])
             manifest = self._manifest(source, source_hash, master, speech, names, cues=len(cues))
+            if readings is not None:
+                manifest["speech"]["readings"] = readings
             manifest["faces"] = faces_summary
             if self.cache is not None:
                 manifest["stage_cache"] = {"taken": list(self.cached)}
@@ -309,7 +326,7 @@ class Pipeline:
             tap = SpeechTap(wav)
             blocks = tap.process(iter_audio(source, self.options.audio_track))
             self._timed("decode", lambda: _drain(blocks, self.progress, "decode", source.duration))
-            speech = self._speech(source, wav)
+            speech, _ = self._speech(source, wav)
         assert speech is not None
         transcript = Transcript(
             source=source.path.name,
@@ -373,9 +390,18 @@ class Pipeline:
             self.progress("master", total or last, total)
         speech_report = None
         if speech_wav is not None and source.audio:
+            second = None
+            if second_plan(options) is not None:  # from the tap's copy, before that is finished
+                second = {
+                    "hears": list(second_steps(options)),
+                    "after_the_tap": finish_speech(
+                        speech_wav, second_plan(options), options, out=_second_wav(speech_wav)
+                    ),
+                }
             speech_report = {
                 "hears": list(speech_steps(options)),
                 "after_the_tap": finish_speech(speech_wav, speech_plan(options)[1], options),
+                "second_copy": second,
             }
         if source.video is not None and writer.stats.frames == 0:
             raise MediaError(source.path, "has a picture stream but no frame could be decoded")
@@ -439,14 +465,35 @@ class Pipeline:
             lambda: attribute(speech.segments, faces, envelope, self.options.attribution),
         )
 
-    def _speech(self, source: Source, wav: Path | None) -> SpeechResult | None:
+    def _speech(
+        self, source: Source, wav: Path | None, second: Path | None = None
+    ) -> tuple[SpeechResult | None, dict | None]:
+        """The transcription, and with a second copy of the sound, what its reading gave."""
         if wav is None:
-            return None
+            return None, None
         from speech.transcribe import transcribe_wav
 
-        return self._timed(
+        speech = self._timed(
             "speech", lambda: transcribe_wav(wav, self.options.speech, self.progress)
         )
+        if second is None:
+            return speech, None
+        from speech.readings import keep_surer
+
+        def progress(stage: str, done: float, total: float | None) -> None:
+            self.progress(f"{stage} (second copy)", done, total)
+
+        other = self._timed(
+            "speech (second copy)", lambda: transcribe_wav(second, self.options.speech, progress)
+        )
+        kept, stretches, taken = keep_surer(speech, other)
+        readings = {
+            "stretches": stretches,
+            "from_second_copy": taken,
+            "words": {"first": len(speech.words), "second": len(other.words)},
+        }
+        log.info("speech: %d of %d stretches read from the second copy", taken, stretches)
+        return kept, readings
 
     def _timed(self, stage: str, work: Callable):
         started = time.perf_counter()
@@ -589,3 +636,8 @@ def _refuse_overwriting_input(source: Source, outputs) -> None:
     for path in outputs:
         if Path(path).resolve() in inputs:
             raise UsageError(f"{path} is the input: choose another output name or folder")
+
+
+def _second_wav(speech_wav: Path) -> Path:
+    """Where the second copy for speech is written, beside the first."""
+    return speech_wav.with_name(f"{speech_wav.stem}.second.wav")

@@ -16,6 +16,8 @@ our chain (steps joined by ``+``; ``denoise6``: 6 dB of reduction).
 ``unclicked`` is what a perfect click step would give the speech path: the same
 aged sound (same hiss and hum) without its clicks, through the speech path's
 other steps; against ``speech`` it shows what the click step costs or saves.
+``readings`` is the pipeline's speech path with its second copy (the denoiser
+too), Whisper keeping, stretch by stretch, the reading it was surer of.
 ``speech-onesided`` is the speech path with the click detector before it also
 asked the backward prediction error (forward threshold 8 alone). Prints WER
 per corpus and pooled (all errors over all reference words), per SNR and over
@@ -49,7 +51,7 @@ from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.hum import Dehum  # noqa: E402
 from restore.loudness import Loudness  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
-from restore.speechsound import finish_speech, speech_plan  # noqa: E402
+from restore.speechsound import finish_speech, second_plan, speech_plan  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
@@ -162,6 +164,24 @@ def transcribe(
     return " ".join(s.text for s in result.segments)
 
 
+def two_readings(samples: np.ndarray, rate: int, layout: str, tmp: Path) -> str:
+    """The pipeline's speech path with its second copy (the denoiser too): Whisper reads both
+    and keeps, stretch by stretch, the reading it was surer of (speech/readings.py)."""
+    from speech.readings import keep_surer
+
+    options = RestoreOptions()
+    at, after = speech_plan(options)
+    wav, second = tmp / "tap.wav", tmp / "tap.second.wav"
+    chain = sound_chain(RestoreOptions(sound=options.sound[:at]))
+    for _ in SpeechTap(wav).process(chain.process(blocks(samples, rate, layout))):
+        pass
+    finish_speech(wav, second_plan(options), options, out=second)
+    finish_speech(wav, after, options)
+    first = transcribe_wav(wav, TranscribeOptions())
+    kept, _, _ = keep_surer(first, transcribe_wav(second, TranscribeOptions()))
+    return " ".join(s.text for s in kept.segments)
+
+
 def onesided(samples: np.ndarray, rate: int, layout: str, tmp: Path) -> str:
     """The speech path with the forward-only click detector (threshold 8, no backward check)."""
     registered = SOUND_STEPS["clicks"]
@@ -257,6 +277,8 @@ def main() -> None:
                             def make(n=name, a=aged, u=unclicked, r=rate, lay=layout):
                                 if n == "speech":  # what the pipeline gives Whisper
                                     return transcribe(a, r, lay, tmp, speech=True)
+                                if n == "readings":  # the speech path's two copies
+                                    return two_readings(a, r, lay, tmp)
                                 if n == "speech-onesided":
                                     return onesided(a, r, lay, tmp)
                                 if n == "unclicked":  # a perfect click step, then the rest

@@ -9,7 +9,13 @@ import soundfile as sf
 from restore.chain import Chain, RestoreOptions
 from restore.loudness import measure
 from restore.media import AudioBlock
-from restore.speechsound import finish_speech, speech_plan, speech_steps
+from restore.speechsound import (
+    finish_speech,
+    second_plan,
+    second_steps,
+    speech_plan,
+    speech_steps,
+)
 
 
 class Gain:
@@ -92,3 +98,54 @@ def test_by_default_speech_hears_clicks_hum_and_loudness_but_not_the_denoiser():
     options = RestoreOptions()
     assert "denoise" in options.sound
     assert speech_steps(options) == ("clicks", "hum", "loudness")
+
+
+@pytest.mark.parametrize(
+    ("sound", "speech", "second", "heard", "at", "first_after", "second_after"),
+    [
+        # the default: the second copy adds the denoiser, so both are tapped before it
+        (FULL, ("clicks", "hum", "loudness"), ("denoise",), FULL, 2, ("loudness",), FULL[2:]),
+        # the first copy hears everything already: no second copy
+        (FULL, FULL, ("denoise",), (), 4, (), None),
+        # no second copy asked for
+        (FULL, ("clicks", "hum", "loudness"), (), (), 2, ("loudness",), None),
+        # a step the chain does not run adds nothing
+        (("clicks", "hum"), ("clicks", "hum"), ("denoise",), (), 2, (), None),
+        # a second copy that differs from the first at the start: the tap comes first
+        (
+            FULL,
+            ("hum", "loudness"),
+            ("clicks",),
+            ("clicks", "hum", "loudness"),
+            0,
+            ("hum", "loudness"),
+            ("clicks", "hum", "loudness"),
+        ),
+    ],
+)
+def test_a_second_copy_for_speech_hears_its_extra_steps_from_the_same_tap(
+    sound, speech, second, heard, at, first_after, second_after
+):
+    options = RestoreOptions(sound=sound, speech_sound=speech, speech_second=second)
+    assert second_steps(options) == heard
+    assert speech_plan(options) == (at, first_after)
+    assert second_plan(options) == second_after
+
+
+def test_the_second_copy_is_written_beside_the_tap_copy_which_is_left_as_it_was(tmp_path):
+    """Loudness into another file: the tap's copy is untouched, the new one is at the target;
+    with no steps, the new one is the tap's copy itself."""
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    quiet = (0.01 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    wav, second, same = tmp_path / "speech.wav", tmp_path / "second.wav", tmp_path / "same.wav"
+    sf.write(wav, quiet, rate, subtype="FLOAT")
+    report = finish_speech(wav, ("loudness",), RestoreOptions(), out=second)
+    assert report[0]["step"] == "loudness"
+    assert np.array_equal(sf.read(wav, dtype="float32")[0], quiet)
+    louder, got_rate = sf.read(second, dtype="float32")
+    assert got_rate == rate and len(louder) == len(quiet)
+    assert measure(louder[None, :], rate, "mono")[0] == pytest.approx(-23.0, abs=0.5)
+    assert finish_speech(wav, (), RestoreOptions(), out=same) == []
+    assert np.array_equal(sf.read(same, dtype="float32")[0], quiet)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.wav", "second.wav", "speech.wav"]

@@ -32,6 +32,11 @@ def test_run_restores_the_sound_and_records_every_step(aged_jfk, media, tmp_path
     lufs, peak = measure(sound, rate, "stereo")
     assert lufs == pytest.approx(-23.0, abs=0.5) and peak < -1.0
 
+    # speech read two copies (the second denoised) and kept the surer reading of each stretch
+    speech = manifest["restoration"]["speech"]
+    assert "denoise" not in speech["hears"] and "denoise" in speech["second_copy"]["hears"]
+    readings = manifest["speech"]["readings"]
+    assert 1 <= readings["stretches"] and 0 <= readings["from_second_copy"] <= readings["stretches"]
     transcript = json.loads((tmp_path / "jfk_aged.transcript.json").read_text())
     text = " ".join(line["text"] for line in transcript["lines"])
     assert wer([(media / "speech" / "jfk.txt").read_text()], [text]) < 0.15

@@ -1,7 +1,7 @@
 """The pipeline feeds speech recognition the sound through the chain's speech steps (by default
-clicks, hum and loudness, chosen by pooled WER in tests/bench/sound_wer.py), and the master the
-whole chain; on real speech, aged, what recognition hears is no harder to transcribe than the
-aged sound."""
+clicks, hum and loudness), a second copy with the denoiser too, and the master the whole chain
+(chosen by pooled WER in tests/bench/sound_wer.py); on real speech, aged, what recognition
+reads from the two copies is no harder to transcribe than the aged sound."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import soundfile as sf
 from restore.chain import RestoreOptions, sound_chain
 from restore.loudness import measure
 from restore.media import iter_audio, open_source
-from restore.speechsound import finish_speech, speech_plan, speech_steps
+from restore.speechsound import (
+    finish_speech,
+    second_plan,
+    second_steps,
+    speech_plan,
+    speech_steps,
+)
 from restore.tap import SpeechTap
 from sync.pipeline import Pipeline, RunOptions
 
@@ -42,6 +48,20 @@ def test_recognition_hears_the_speech_steps_and_the_master_gets_the_whole_chain(
     assert np.abs(got - want).max() < 1e-6
     if "loudness" in heard:
         assert measure(got[None, :], 16000, "mono")[0] == pytest.approx(options.loudness, abs=0.5)
+
+    # the second copy: the same tap, then its own steps (by default the denoiser too)
+    second = master.restoration["speech"]["second_copy"]
+    assert second["hears"] == list(second_steps(options)) and "denoise" in second["hears"]
+    assert [s["step"] for s in second["after_the_tap"]] == list(second_plan(options))
+    expected_second = tmp_path / "expected.second.wav"
+    for _ in SpeechTap(expected_wav).process(alone.process(iter_audio(source))):
+        pass
+    finish_speech(expected_wav, second_plan(options), options, out=expected_second)
+    got2, _ = sf.read(tmp_path / "speech.second.wav", dtype="float32")
+    want2, _ = sf.read(expected_second, dtype="float32")
+    assert got2.shape == want2.shape == got.shape
+    assert np.abs(got2 - want2).max() < 1e-6
+    assert np.abs(got2 - got).max() > 1e-3  # the denoiser changed it
 
     # the master: every step (FLAC keeps 24 bits of it)
     full = sound_chain(options)
@@ -83,8 +103,10 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
     at, after = speech_plan(options)
 
     def hear(samples, rate, layout, restore: bool):
-        """Through the tap as the pipeline does: the shared steps, then the speech copy's own."""
+        """Through the tap as the pipeline does: the shared steps, then each speech copy's own,
+        and the surer reading of each stretch."""
         from restore.media import AudioBlock
+        from speech.readings import keep_surer
 
         blocks = (
             AudioBlock(i, rate, layout, np.ascontiguousarray(samples[:, i : i + rate]))
@@ -92,12 +114,17 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
         )
         if restore:
             blocks = sound_chain(RestoreOptions(sound=options.sound[:at])).process(blocks)
-        wav = tmp_path / "tap.wav"
+        wav, second = tmp_path / "tap.wav", tmp_path / "tap.second.wav"
         for _ in SpeechTap(wav).process(blocks):
             pass
-        if restore:
-            finish_speech(wav, after, options)
-        return " ".join(s.text for s in transcribe_wav(wav, TranscribeOptions()).segments)
+        if not restore:
+            return " ".join(s.text for s in transcribe_wav(wav, TranscribeOptions()).segments)
+        finish_speech(wav, second_plan(options), options, out=second)
+        finish_speech(wav, after, options)
+        kept, _, _ = keep_surer(
+            transcribe_wav(wav, TranscribeOptions()), transcribe_wav(second, TranscribeOptions())
+        )
+        return " ".join(s.text for s in kept.segments)
 
     refs, aged_text, heard_text = [], [], []
     for path, reference in clips:
@@ -129,6 +156,24 @@ def test_the_command_line_chooses_what_speech_hears(given, heard, tmp_path):
     assert speech_steps(_restore_options(args)) == heard
 
 
+@pytest.mark.parametrize(
+    ("given", "second"),
+    [
+        ([], ("clicks", "hum", "denoise", "loudness")),
+        (["--speech-second", "none"], ()),
+        (["--speech-sound", "all"], ()),  # the first copy hears everything already
+        (["--speech-second", "denoise,hum"], ("clicks", "hum", "denoise", "loudness")),
+        (["--speech-sound", "hum", "--speech-second", "clicks"], ("clicks", "hum")),
+        (["--no-restore"], ()),
+    ],
+)
+def test_the_command_line_chooses_what_the_second_copy_hears(given, second, tmp_path):
+    from sync.cli import _restore_options, build_parser
+
+    args = build_parser().parse_args(["run", str(tmp_path / "film.mkv"), *given])
+    assert second_steps(_restore_options(args)) == second
+
+
 def test_an_unknown_speech_step_is_one_line_and_code_2(tmp_path, capsys):
     from sync.cli import main
 
@@ -139,3 +184,15 @@ def test_an_unknown_speech_step_is_one_line_and_code_2(tmp_path, capsys):
     assert code == 2
     assert err.count("\n") == 0 and "--speech-sound" in err and "'hiss'" in err
     assert not (tmp_path / "out" / "film.manifest.json").exists()
+
+
+def test_an_unknown_second_copy_step_is_one_line_and_code_2(tmp_path, capsys):
+    from sync.cli import main
+
+    film = tmp_path / "film.wav"
+    sf.write(film, np.zeros(16000, np.float32), 16000)
+    code = main(["run", str(film), "-o", str(tmp_path / "out"), "--speech-second", "hiss"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "--speech-second" in err and "'hiss'" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
