@@ -189,26 +189,26 @@ def _restore_options(args: argparse.Namespace) -> RestoreOptions:
         names = ()
     options = RestoreOptions(sound=names, loudness=args.loudness)
     if hasattr(args, "speech_sound"):
-        speech = tuple(n.strip() for n in args.speech_sound.split(",") if n.strip())
-        speech = {("all",): tuple(SOUND_STEPS), ("none",): ()}.get(speech, speech)
-        unknown = [n for n in speech if n not in SOUND_STEPS]
-        if unknown:
-            raise UsageError(
-                f"--speech-sound: unknown sound step {unknown[0]!r} "
-                f"(known: {', '.join(SOUND_STEPS)}, or all, none)"
-            )
+        speech = _speech_steps(args.speech_sound, "--speech-sound", all_=True)
         options = dataclasses.replace(options, speech_sound=speech)
     if hasattr(args, "speech_second"):
-        second = tuple(n.strip() for n in args.speech_second.split(",") if n.strip())
-        second = {("none",): ()}.get(second, second)
-        unknown = [n for n in second if n not in SOUND_STEPS]
-        if unknown:
-            raise UsageError(
-                f"--speech-second: unknown sound step {unknown[0]!r} "
-                f"(known: {', '.join(SOUND_STEPS)}, or none)"
-            )
+        second = _speech_steps(args.speech_second, "--speech-second", all_=False)
         options = dataclasses.replace(options, speech_second=second)
     return options
+
+
+def _speech_steps(value: str, flag: str, all_: bool) -> tuple[str, ...]:
+    """Sound step names for a speech copy, comma-separated; 'none' (and with ``all_``, 'all')."""
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    words = {("none",): (), **({("all",): tuple(SOUND_STEPS)} if all_ else {})}
+    names = words.get(names, names)
+    unknown = [n for n in names if n not in SOUND_STEPS]
+    if unknown:
+        raise UsageError(
+            f"{flag}: unknown sound step {unknown[0]!r} "
+            f"(known: {', '.join(SOUND_STEPS)}, or {'all, ' if all_ else ''}none)"
+        )
+    return names
 
 
 def _picture_options(parser: argparse.ArgumentParser, learn: bool = True) -> None:
