@@ -142,7 +142,7 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
         default=",".join(SECOND_DEFAULT),
         help="sound steps a second copy for speech hears besides --speech-sound, or 'none' "
         f"(default {','.join(SECOND_DEFAULT)}): Whisper reads both copies and keeps, stretch by "
-        "stretch, the reading it is surer of; 'none' halves the speech stage's time",
+        "stretch, the reading it is surer of; 'none' reads once instead of twice",
     )
     parser.add_argument("--cast", type=Path, help="cast file: names from reference photos (TOML)")
     parser.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))

@@ -483,8 +483,10 @@ class Pipeline:
         def progress(stage: str, done: float, total: float | None) -> None:
             self.progress(f"{stage} (second copy)", done, total)
 
+        # in the first reading's language: the second may not splice in another one
+        options = dataclasses.replace(self.options.speech, language=speech.language)
         other = self._timed(
-            "speech (second copy)", lambda: transcribe_wav(second, self.options.speech, progress)
+            "speech (second copy)", lambda: transcribe_wav(second, options, progress)
         )
         kept, stretches, taken = keep_surer(speech, other)
         readings = {

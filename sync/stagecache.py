@@ -65,7 +65,7 @@ class StageCache:
         except OSError as error:  # a cache that cannot be written only costs time later
             log.warning("stage cache: cannot write %s (%s)", path.name, error)
 
-    # -- entries that carry files (the master stage: the master before muxing, the speech WAV)
+    # -- entries that carry files (the master stage: the master before muxing, the speech WAVs)
     def _folder(self, stage: str, source_hash: str, key: str) -> Path:
         return self.folder / f"{source_hash[:32]}.{stage}.{key}.files"
 

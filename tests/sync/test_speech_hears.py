@@ -185,3 +185,26 @@ def test_an_unknown_speech_step_is_one_line_and_code_2(flag, tmp_path, capsys):
     assert code == 2
     assert err.count("\n") == 0 and flag in err and "'hiss'" in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_second_copy_is_read_in_the_language_the_first_was_heard_in(monkeypatch, tmp_path):
+    """With --language auto, the second reading must not detect a language of its own and
+    splice another language's lines into the transcript."""
+    from pathlib import Path
+
+    import speech.transcribe
+    from speech.types import SpeechResult
+
+    seen = []
+
+    def transcribe_wav(wav, options, progress=None):
+        seen.append((Path(wav).name, options.language))
+        language = "fr" if options.language == "auto" else options.language
+        return SpeechResult(language, 0.9, 1.0, (), "faster", "m", "p", "cpu", "int8")
+
+    monkeypatch.setattr(speech.transcribe, "transcribe_wav", transcribe_wav)
+    pipeline = Pipeline(RunOptions(faces=None, access=None))
+    result, readings = pipeline._speech(None, tmp_path / "speech.wav", tmp_path / "s2.wav")
+    assert seen == [("speech.wav", "auto"), ("s2.wav", "fr")]
+    assert result.language == "fr" and readings["stretches"] == 0
+    assert set(pipeline.timings) == {"speech", "speech (second copy)"}
