@@ -145,11 +145,7 @@ class Pipeline:
                 else None
             )
             master_tmp = work / "master.mkv"
-            faces_key = options_key(
-                self.options.faces,
-                self.options.restore,
-                cast_fingerprint(self.options.faces.cast if self.options.faces else None),
-            )
+            faces_key = _faces_key(self.options)
             wanted = self.options.faces if source.video is not None else None
             cached_faces = self._cache_get("faces", source_hash, faces_key, wanted)
             analyser = self._face_analyser(source) if cached_faces is None else None
@@ -643,3 +639,15 @@ def _refuse_overwriting_input(source: Source, outputs) -> None:
 def _second_wav(speech_wav: Path) -> Path:
     """Where the second copy for speech is written, beside the first."""
     return speech_wav.with_name(f"{speech_wav.stem}.second.wav")
+
+
+def _faces_key(options: RunOptions) -> str:
+    """What the face stage's result depends on: its options, the cast's photos, and the
+    picture it reads (the restored picture's steps and settings, the frame rate asked
+    for), not the sound: a changed sound or speech option does not read the faces again."""
+    picture = options.restore
+    return options_key(
+        options.faces,
+        {"picture": picture.picture, "settings": picture.picture_settings, "fps": options.fps},
+        cast_fingerprint(options.faces.cast if options.faces else None),
+    )

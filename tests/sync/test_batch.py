@@ -228,3 +228,29 @@ def test_ray_tasks_give_the_same_outputs_as_local_processes(local_batch, collect
     assert code == 3  # the same broken film, reported the same way
     for stem in GOOD:
         same_outputs(out / stem, local_batch[0] / stem, stem)
+
+
+def test_the_faces_are_kept_across_a_change_of_sound_but_not_of_picture():
+    """The face stage reads the restored picture: a sound or speech option leaves its cache
+    entry good; a picture step, a picture setting, the frame rate or the faces' own
+    options do not."""
+    from restore.chain import RestoreOptions
+    from sync.pipeline import _faces_key
+
+    base = RunOptions()
+    key = _faces_key(base)
+    for restore in (
+        RestoreOptions(sound=("hum",)),
+        RestoreOptions(speech_second=()),
+        RestoreOptions(speech_sound=("clicks",), loudness=-16.0),
+    ):
+        assert _faces_key(dataclasses.replace(base, restore=restore)) == key
+    for changed in (
+        dataclasses.replace(base, restore=RestoreOptions(picture=("dust",))),
+        dataclasses.replace(
+            base, restore=RestoreOptions(picture_settings={"dust": {"threshold": 30}})
+        ),
+        dataclasses.replace(base, fps="24000/1001"),
+        dataclasses.replace(base, faces=dataclasses.replace(base.faces, detector="mtcnn")),
+    ):
+        assert _faces_key(changed) != key
