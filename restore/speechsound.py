@@ -59,6 +59,24 @@ def second_plan(options: RestoreOptions) -> tuple[str, ...] | None:
     return heard[speech_plan(options)[0] :] if heard else None
 
 
+def finish_copies(wav: str | Path, options: RestoreOptions, second: str | Path) -> dict:
+    """Both speech copies from the tap's file: the second (when ``options`` ask for one)
+    written to ``second`` first, then the first finished in place; what each heard and its
+    later steps' reports, for the manifest (``second_copy`` None when there is none)."""
+    after_second = second_plan(options)
+    second_copy = None
+    if after_second is not None:  # from the tap's copy, before that is finished in place
+        second_copy = {
+            "hears": list(second_steps(options)),
+            "after_the_tap": finish_speech(wav, after_second, options, out=second),
+        }
+    return {
+        "hears": list(speech_steps(options)),
+        "after_the_tap": finish_speech(wav, speech_plan(options)[1], options),
+        "second_copy": second_copy,
+    }
+
+
 def finish_speech(
     wav: str | Path,
     steps: tuple[str, ...],

@@ -44,13 +44,7 @@ from restore.media import (
     iter_packets,
     open_source,
 )
-from restore.speechsound import (
-    finish_speech,
-    second_plan,
-    second_steps,
-    speech_plan,
-    speech_steps,
-)
+from restore.speechsound import finish_copies, second_steps, speech_plan
 from restore.tap import SpeechTap
 from speech.options import TranscribeOptions
 from speech.transcribe import Progress, no_progress
@@ -386,19 +380,7 @@ class Pipeline:
             self.progress("master", total or last, total)
         speech_report = None
         if speech_wav is not None and source.audio:
-            second = None
-            if second_plan(options) is not None:  # from the tap's copy, before that is finished
-                second = {
-                    "hears": list(second_steps(options)),
-                    "after_the_tap": finish_speech(
-                        speech_wav, second_plan(options), options, out=_second_wav(speech_wav)
-                    ),
-                }
-            speech_report = {
-                "hears": list(speech_steps(options)),
-                "after_the_tap": finish_speech(speech_wav, speech_plan(options)[1], options),
-                "second_copy": second,
-            }
+            speech_report = finish_copies(speech_wav, options, _second_wav(speech_wav))
         if source.video is not None and writer.stats.frames == 0:
             raise MediaError(source.path, "has a picture stream but no frame could be decoded")
         damaged = video_stats.damaged + audio_stats.damaged

@@ -51,7 +51,7 @@ from restore.hiss import Dehiss, HissOptions  # noqa: E402
 from restore.hum import Dehum  # noqa: E402
 from restore.loudness import Loudness  # noqa: E402
 from restore.media import AudioBlock, iter_audio, open_source  # noqa: E402
-from restore.speechsound import finish_speech, second_plan, speech_plan  # noqa: E402
+from restore.speechsound import finish_copies, finish_speech, speech_plan  # noqa: E402
 from restore.tap import SpeechTap  # noqa: E402
 from speech.options import TranscribeOptions  # noqa: E402
 from speech.transcribe import transcribe_wav  # noqa: E402
@@ -170,13 +170,12 @@ def two_readings(samples: np.ndarray, rate: int, layout: str, tmp: Path) -> str:
     from speech.readings import keep_surer
 
     options = RestoreOptions()
-    at, after = speech_plan(options)
+    at = speech_plan(options)[0]
     wav, second = tmp / "tap.wav", tmp / "tap.second.wav"
     chain = sound_chain(RestoreOptions(sound=options.sound[:at]))
     for _ in SpeechTap(wav).process(chain.process(blocks(samples, rate, layout))):
         pass
-    finish_speech(wav, second_plan(options), options, out=second)
-    finish_speech(wav, after, options)
+    finish_copies(wav, options, second)
     first = transcribe_wav(wav, TranscribeOptions())
     kept, _, _ = keep_surer(first, transcribe_wav(second, TranscribeOptions()))
     return " ".join(s.text for s in kept.segments)

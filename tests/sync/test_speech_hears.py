@@ -13,6 +13,7 @@ from restore.chain import RestoreOptions, sound_chain
 from restore.loudness import measure
 from restore.media import iter_audio, open_source
 from restore.speechsound import (
+    finish_copies,
     finish_speech,
     second_plan,
     second_steps,
@@ -100,7 +101,7 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
     assert len(clips) == 10
 
     options = RestoreOptions()
-    at, after = speech_plan(options)
+    at = speech_plan(options)[0]
 
     def hear(samples, rate, layout, restore: bool):
         """Through the tap as the pipeline does: the shared steps, then each speech copy's own,
@@ -119,8 +120,7 @@ def test_pooled_wer_on_what_recognition_hears_is_no_worse_than_on_the_aged_sound
             pass
         if not restore:
             return " ".join(s.text for s in transcribe_wav(wav, TranscribeOptions()).segments)
-        finish_speech(wav, second_plan(options), options, out=second)
-        finish_speech(wav, after, options)
+        finish_copies(wav, options, second)
         kept, _, _ = keep_surer(
             transcribe_wav(wav, TranscribeOptions()), transcribe_wav(second, TranscribeOptions())
         )
