@@ -21,6 +21,7 @@ import numpy as np
 from faces.cast import cast_embeddings, read_cast
 from faces.identity import SAME_PERSON, cluster, distance, embed
 from faces.shots import ShotDetector
+from faces.speaking import SpeakingAudio, SpeakingScorer
 from faces.track import Tracker
 from faces.types import Character, FaceObs, FaceResult, FaceTrack
 from restore.errors import UsageError
@@ -46,12 +47,23 @@ class FaceOptions:
     cast: Path | None = None
     """A cast file naming characters from reference photos."""
     min_track_frames: int = 3
+    speaking: str | None = None
+    """The active-speaker model's weights (faces/asd.py: ``ava``, ``talkset`` or a path);
+    None (default): no model, attribution uses the classical lip synchrony. Off by default:
+    on the tuning people's film dialogues the model, alone or blended with the synchrony,
+    did not beat the synchrony (docs/benchmarks.md)."""
+    speaking_scale: float = 1.0
+    """Our detector's box against Light-ASD's S3FD box: the crop's size is scaled by this."""
 
 
 class FaceAnalyser:
     """``process(frames) -> frames`` analyses as the film streams by; ``result()`` after."""
 
-    def __init__(self, options: FaceOptions = FaceOptions()) -> None:
+    def __init__(
+        self, options: FaceOptions = FaceOptions(), audio: SpeakingAudio | None = None
+    ) -> None:
+        """``audio``: the film's sound as the active-speaker model hears it
+        (faces/speaking.py); without it the tracks carry no speaking scores."""
         from faces.detect import DETECTORS
 
         if options.detector not in DETECTORS:
@@ -68,6 +80,16 @@ class FaceAnalyser:
         self.with_faces = 0
         self.seconds = 0.0  # time spent analysing
         self.frame_step = 1 / options.analysis_fps
+        self._speaking = (
+            SpeakingScorer(audio, options.speaking, options.device, options.speaking_scale)
+            if audio is not None and options.speaking
+            else None
+        )
+
+    @property
+    def speaking_seconds(self) -> float:
+        """Time spent on the active-speaker model and its crops."""
+        return self._speaking.seconds if self._speaking is not None else 0.0
 
     def _embed(self, obs: FaceObs) -> np.ndarray | None:
         if self._rgb is None:
@@ -120,7 +142,16 @@ class FaceAnalyser:
         found = self._detector.detect(small, time, scale)
         self.analysed += 1
         self.with_faces += bool(found)
+        was_open = self._tracker.open_ids()
         ids = self._tracker.update(time, found)
+        if self._speaking is not None:
+            for ended in was_open - self._tracker.open_ids():
+                self._speaking.close(ended)
+            if found:
+                grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+                for track_id, obs in zip(ids, found, strict=True):
+                    box = tuple(v * scale for v in obs.box)
+                    self._speaking.add(track_id, time, grey, box)
         for track_id, obs in zip(ids, found, strict=True):
             area = obs.box[2] * obs.box[3]
             if self._tracker.wants_thumbnail(track_id, area):
@@ -131,6 +162,8 @@ class FaceAnalyser:
         """Tracks, characters (clustered, named) and a thumbnail per character."""
         self.close()
         tracks, thumbs = self._tracker.finish(self.options.min_track_frames)
+        if self._speaking is not None:
+            tracks = [self._with_speaking(t) for t in tracks]
         characters, tracks = self._characters(tracks)
         pictures = {}
         for character in characters:
@@ -146,6 +179,17 @@ class FaceAnalyser:
             detector=self.options.detector,
         )
         return result, pictures
+
+    def _with_speaking(self, track: FaceTrack) -> FaceTrack:
+        from dataclasses import replace
+
+        self._speaking.close(track.id)
+        scores = self._speaking.scores(track.id)
+        if scores is not None and len(scores) != len(track.times):
+            log.warning("track %d: %d speaking scores for %d faces", track.id, len(scores),
+                        len(track.times))
+            scores = None
+        return replace(track, speaking=scores)
 
     def _characters(self, tracks: list[FaceTrack]) -> tuple[list[Character], list[FaceTrack]]:
         with_vector = [t for t in tracks if t.embedding is not None]
@@ -256,6 +300,7 @@ def tracks_json(result: FaceResult) -> str:
                 "boxes": [list(b) for b in t.boxes],
                 "mouth": clean(t.mouth),
                 "jaw": clean(t.jaw),
+                "speaking": list(t.speaking) if t.speaking is not None else None,
             }
             for t in result.tracks
         ],

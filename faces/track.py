@@ -111,6 +111,10 @@ class Tracker:
         track.last_embed = obs.time
         return True
 
+    def open_ids(self) -> set[int]:
+        """The tracks still open (a track not in it after an update has ended)."""
+        return {t.id for t in self._open}
+
     def attach_thumbnail(self, track_id: int, area: float, jpeg: bytes) -> None:
         for track in self._open:
             if track.id == track_id and (track.thumb is None or area > track.thumb[0]):

@@ -33,6 +33,9 @@ class FaceTrack:
     jaw: tuple[float, ...]
     embedding: tuple[float, ...] | None = None  # mean 128-d identity vector
     character: str | None = None
+    speaking: tuple[float, ...] | None = None
+    """The active-speaker model's score per observation (faces/speaking.py: Light-ASD's
+    logit, above 0 speaking); None where the model did not run (no sound, or turned off)."""
 
     @property
     def start(self) -> float:
