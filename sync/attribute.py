@@ -88,6 +88,21 @@ class AttributionOptions:
     rest. On the composed dialogues (offline cache, with the 1-4 kHz band and the floor),
     0.5 got clean 120 and aged 117 turns right, 0.6 119 and 116, 0.7 117 and 115 (with the
     300-3000 Hz band 0.6 did better: docs/benchmarks.md)."""
+    evidence: str = "auto"
+    """``auto``: the active-speaker model's scores where the face stage computed them
+    (faces/speaking.py), the classical lip synchrony otherwise; ``model`` or ``sync`` to
+    insist on one."""
+    speaking_window_s: float = 0.6
+    """The model's per-frame scores are averaged over at least this much around a word."""
+    speaking_floor: float = 0.0
+    """A face whose mean model score over a stretch stays under this is not speaking: the
+    "nobody on screen" state's score in the smoothing (the model's logit; 0 is even odds)."""
+    speaking_switch: float = 1.0
+    """What changing speaker between neighbouring words costs, in the model's logit units."""
+    sync_weight: float = 0.0
+    """With the model's evidence, the lips' synchrony (as without it, in correlation units)
+    is added at this weight: the model tells a talking face from a still one, the synchrony
+    which of two talking faces the voice follows."""
     envelope_range_db: float | None = 45.0
     """The voice envelope is floored this far under the film's loud speech (its 95th
     percentile), so that what is left in pauses (hiss, a denoiser's residue, digital
@@ -206,11 +221,11 @@ def attribute(
     """Lines with speakers: one speaker per line, split where the speaker changes."""
     if faces is None or envelope is None or not faces.tracks or not len(envelope):
         return lines_from_segments(segments)
-    signals = [s for s in (_mouth_signal(t, options) for t in faces.tracks) if s is not None]
-    signals = [s for s in signals if s.track.character is not None]
+    if _use_model(faces, options):
+        return _attribute_learned(segments, faces, envelope, options)
+    signals, band = _sync_inputs(faces, envelope, options)
     if not signals:
         return lines_from_segments(segments)
-    band = syllable_band(floor_envelope(envelope, options.envelope_range_db), ENVELOPE_RATE)
     words = [
         (index, word)
         for index, segment in enumerate(segments)
@@ -231,6 +246,103 @@ def attribute(
         lines.extend(_split(segment, own, path[at : at + count], scores[at : at + count], options))
         at += count
     return tuple(lines)
+
+
+def _sync_inputs(faces: FaceResult, envelope: np.ndarray, options: AttributionOptions):
+    """Each named track's mouth signal, and the voice band's syllable rhythm."""
+    signals = [s for s in (_mouth_signal(t, options) for t in faces.tracks) if s is not None]
+    signals = [s for s in signals if s.track.character is not None]
+    band = syllable_band(floor_envelope(envelope, options.envelope_range_db), ENVELOPE_RATE)
+    return signals, band
+
+
+def _use_model(faces: FaceResult, options: AttributionOptions) -> bool:
+    named = [t for t in faces.tracks if t.character is not None]
+    scored = bool(named) and all(t.speaking is not None for t in named)
+    if options.evidence == "model" and not scored:
+        raise ValueError("attribution by the model needs face tracks with speaking scores")
+    return options.evidence != "sync" and scored
+
+
+def _attribute_learned(
+    segments: Sequence[Segment],
+    faces: FaceResult,
+    envelope: np.ndarray,
+    options: AttributionOptions,
+) -> tuple[Line, ...]:
+    """Lines from the active-speaker model's per-frame scores: each word's score per face
+    is the mean over ``speaking_window_s`` around it; within each stretch of speech a
+    Viterbi pass picks a face or nobody (scored ``speaking_floor``), changing at a cost."""
+    tracks = [
+        (t.character, np.asarray(t.times), np.asarray(t.speaking, float))
+        for t in faces.tracks
+        if t.character is not None and t.speaking is not None and len(t.times)
+    ]
+    words = [
+        (index, word)
+        for index, segment in enumerate(segments)
+        for word in (segment.words or (Word(segment.start, segment.end, segment.text, 1.0),))
+    ]
+    signals, band = _sync_inputs(faces, envelope, options) if options.sync_weight else ([], None)
+    scores: list[dict[str, float]] = []
+    path: list[str | None] = []
+    for run in _utterances(words, options):
+        run_scores = [_word_speaking(w, tracks, options) for _, w in run]
+        if signals:
+            span = (run[0][1].start - options.context_s, run[-1][1].end + options.context_s)
+            for (_, word), own in zip(run, run_scores, strict=True):
+                sync = _word_scores(word, span, signals, band, options)
+                for character in own:
+                    own[character] += options.sync_weight * sync.get(character, 0.0)
+        scores += run_scores
+        path += _viterbi_nobody(run_scores, options)
+    lines: list[Line] = []
+    at = 0
+    for index, segment in enumerate(segments):
+        count = sum(1 for i, _ in words[at:] if i == index)
+        own = tuple(w for _, w in words[at : at + count])
+        lines.extend(
+            _split(segment, own, path[at : at + count], scores[at : at + count], options, True)
+        )
+        at += count
+    return tuple(lines)
+
+
+def _word_speaking(word: Word, tracks, options: AttributionOptions) -> dict[str, float]:
+    middle = (word.start + word.end) / 2
+    half = max(options.speaking_window_s, word.end - word.start) / 2
+    scores: dict[str, float] = {}
+    for character, times, values in tracks:
+        inside = (times >= middle - half) & (times <= middle + half)
+        if inside.sum() < 3:
+            continue
+        score = float(values[inside].mean())
+        scores[character] = max(score, scores.get(character, -1e9))
+    return scores
+
+
+def _viterbi_nobody(scores: list[dict[str, float]], options: AttributionOptions):
+    """As ``_viterbi``, with nobody (None) as a state scored ``speaking_floor``: a face off
+    screen, or on screen and silent, leaves the word to nobody."""
+    states: list[str | None] = [None, *sorted({c for s in scores for c in s})]
+    value = {s: 0.0 for s in states}
+    back: list[dict] = []
+    floor, switch = options.speaking_floor, options.speaking_switch
+    for word_scores in scores:
+        step, choice = {}, {}
+        for state in states:
+            gain = floor if state is None else word_scores.get(state, floor - 2.0)
+            best_prev = max(states, key=lambda p: value[p] - (switch if p != state else 0.0))
+            step[state] = gain + value[best_prev] - (switch if best_prev != state else 0.0)
+            choice[state] = best_prev
+        back.append(choice)
+        value = step
+    state = max(states, key=lambda s: value[s])
+    path = [state]
+    for choice in reversed(back[1:]):
+        state = choice[state]
+        path.append(state)
+    return list(reversed(path))
 
 
 def _utterances(words: list[tuple[int, Word]], options: AttributionOptions) -> list[list]:
@@ -308,9 +420,9 @@ def _viterbi(scores: list[dict[str, float]], options: AttributionOptions) -> lis
     return list(reversed(path))
 
 
-def _split(segment, words, path, scores, options) -> list[Line]:
+def _split(segment, words, path, scores, options, learned: bool = False) -> list[Line]:
     """One line per run of words with one speaker; a run whose speaker's mean synchrony
-    stays under ``min_sync`` goes to nobody (no guess)."""
+    stays under ``min_sync`` (``speaking_floor`` for the model) goes to nobody."""
     lines: list[Line] = []
     start = 0
     for i in range(1, len(words) + 1):
@@ -319,12 +431,17 @@ def _split(segment, words, path, scores, options) -> list[Line]:
             speaker = path[start]
             if speaker is not None:
                 own = float(np.mean([scores[k].get(speaker, 0.0) for k in range(start, i)]))
-                if own < options.min_sync:
+                if own < (options.speaking_floor if learned else options.min_sync):
                     speaker = None
             text = " ".join(w.text for w in chunk) if segment.words else segment.text
             confidence = None
             if speaker is not None:
-                confidence = _confidence([scores[k] for k in range(start, i)], speaker, options)
+                run_scores = [scores[k] for k in range(start, i)]
+                confidence = (
+                    _learned_confidence(run_scores, speaker, options)
+                    if learned
+                    else _confidence(run_scores, speaker, options)
+                )
             if lines and lines[-1].speaker == speaker and speaker is None:
                 previous = lines.pop()  # two unattributed runs side by side are one line
                 chunk = previous.words + tuple(chunk)
@@ -365,6 +482,27 @@ and how accuracy varies with confidence (docs/benchmarks.md)."""
 def _confidence(word_scores: list[dict[str, float]], speaker: str, options) -> float:
     a, b = CALIBRATION
     return round(1 / (1 + math.exp(-(a * margin(word_scores, speaker, options) + b))), 3)
+
+
+SPEAKING_CALIBRATION = (1.0, 0.0)
+"""confidence = logistic(a * margin + b) for the model's evidence, where the margin is the
+speaker's mean logit above the best other face's (or ``speaking_floor``); fitted on the
+tuning people's film dialogues by tests/bench/films.py."""
+
+
+def speaking_margin(word_scores: list[dict[str, float]], speaker: str, options) -> float:
+    own = np.mean([s.get(speaker, options.speaking_floor) for s in word_scores])
+    others = [
+        max([v for k, v in s.items() if k != speaker] + [options.speaking_floor])
+        for s in word_scores
+    ]
+    return float(own - np.mean(others))
+
+
+def _learned_confidence(word_scores, speaker: str, options) -> float:
+    a, b = SPEAKING_CALIBRATION
+    value = a * speaking_margin(word_scores, speaker, options) + b
+    return round(1 / (1 + math.exp(-value)), 3)
 
 
 def lines_from_segments(segments: Sequence[Segment]) -> tuple[Line, ...]:
