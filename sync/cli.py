@@ -148,6 +148,20 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-detector", default="auto", choices=("auto", "mediapipe", "mtcnn"))
     parser.add_argument("--no-faces", action="store_true", help="skip faces (no characters)")
     parser.add_argument(
+        "--speaker-model",
+        default="none",
+        metavar="WEIGHTS",
+        help="an active-speaker model to read who is talking on screen: 'ava' (Light-ASD "
+        "trained on AVA-ActiveSpeaker), 'talkset', a path to Light-ASD weights, or 'none' "
+        "(default: the classical lip synchrony, which measured better on film dialogues)",
+    )
+    parser.add_argument(
+        "--voice",
+        action="store_true",
+        help="give lines nobody is seen saying, by voice, to the character who sounds like "
+        "them where that is clear (evidence 'voice'; experimental, off by default)",
+    )
+    parser.add_argument(
         "--av-offset",
         metavar="SECONDS",
         type=float,
@@ -493,12 +507,21 @@ def _options(args: argparse.Namespace):
             detector=args.face_detector,
             cast=args.cast,
             device="cpu" if args.device == "cpu" else "auto",
+            speaking=None if args.speaker_model == "none" else args.speaker_model,
         )
+        if faces.speaking is not None and faces.speaking not in ("ava", "talkset"):
+            from faces.asd import weights_path
+
+            weights_path(faces.speaking)  # a missing file fails here, before any work
     extra = {"cues": _cue_rules(args)} if hasattr(args, "cue_preset") else {}
     if getattr(args, "av_offset", 0.0):
         from sync.attribute import AttributionOptions
 
         extra["attribution"] = AttributionOptions(av_offset_s=args.av_offset)
+    if faces is not None:
+        from sync.voices import VoiceOptions
+
+        extra["voice"] = VoiceOptions(device=faces.device) if args.voice else None
     return RunOptions(
         **extra,
         restore=restore,

@@ -58,6 +58,7 @@ from sync.stagecache import StageCache, cast_fingerprint, options_key
 from sync.subtitles import Picture, file_names, publish
 from sync.subtitles import render as render_subtitles
 from sync.transcript import Speaker, Transcript
+from sync.voices import VoiceOptions
 
 if TYPE_CHECKING:
     from faces.stage import FaceAnalyser
@@ -82,6 +83,9 @@ class RunOptions:
     """The face stage (``run`` only); None skips it (no characters)."""
     access: AccessOptions | None = field(default_factory=AccessOptions)
     """The review page's H.264/AAC access copy (``run`` only); None writes none."""
+    voice: VoiceOptions | None = None
+    """Lines nobody was seen saying, given by voice (sync/voices.py); None (default): not.
+    Opt-in until it is measured on film dialogues (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -421,13 +425,24 @@ class Pipeline:
             return None
         from faces.stage import FaceAnalyser
 
-        return FaceAnalyser(self.options.faces)
+        audio = None
+        if self.options.faces.speaking and source.audio:
+            from faces.speaking import read_speaking_audio
+
+            audio = self._timed(
+                "speaking (sound features)",
+                lambda: read_speaking_audio(
+                    source, self.options.audio_track, self.options.attribution.av_offset_s
+                ),
+            )
+        return FaceAnalyser(self.options.faces, audio=audio)
 
     def _faces(self, analyser: FaceAnalyser | None) -> tuple[FaceResult | None, dict]:
         if analyser is None:
             return None, {}
         result = self._timed("characters", analyser.result)
         self.timings["faces (within master)"] = round(analyser.seconds, 3)
+        self.timings["speaking (within faces)"] = round(analyser.speaking_seconds, 3)
         return result
 
     def _attribute(self, speech, faces, wav: Path | None):
@@ -438,9 +453,18 @@ class Pipeline:
         from sync.attribute import attribute, speech_envelope
 
         envelope = speech_envelope(wav)
-        return self._timed(
+        lines = self._timed(
             "speakers",
             lambda: attribute(speech.segments, faces, envelope, self.options.attribution),
+        )
+        if self.options.voice is None:
+            return lines
+        from sync.voices import attribute_by_voice
+
+        floor = self.options.attribution.speaking_floor
+        return self._timed(
+            "speakers by voice",
+            lambda: attribute_by_voice(lines, faces, wav, self.options.voice, floor),
         )
 
     def _speech(

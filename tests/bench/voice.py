@@ -5,9 +5,10 @@
 The pyannote sample (../shared/media/diarization) has 13 turns by two named
 speakers. For each embedding: mean cosine similarity of turns by the same
 speaker and by different speakers (after removing the mean vector), and
-leave-one-out nearest-centroid accuracy. Attribution by voice ("voice"
-evidence for lines said off screen) stays off until an embedding available
-offline separates them reliably (docs/benchmarks.md).
+leave-one-out nearest-centroid accuracy. Then the product's own rule
+(sync/voices.py, Profiles.match) on CAM++ (speech/voice.py): each turn judged
+against the two voices made from the other turns, as if the lips had given
+them: right, left to nobody, or wrong, with its confidence.
 """
 
 from __future__ import annotations
@@ -70,6 +71,39 @@ def separation(vectors: list[np.ndarray], speakers: np.ndarray) -> tuple[float, 
     return float(same), float(cross), right
 
 
+def campplus(audio: np.ndarray) -> np.ndarray:
+    """The product's voice embedding (speech/voice.py: CAM++, shipped in the package)."""
+    from speech.voice import load_voice_model
+
+    vector = load_voice_model().embed(audio)
+    return vector if vector is not None else np.zeros(192)
+
+
+def decisions(clips: list[np.ndarray], speakers: np.ndarray) -> list[tuple[str, float | None]]:
+    """Each turn by sync.voices' rule against profiles made from the other turns:
+    ("right" | "none" | "wrong", confidence)."""
+    from speech.voice import load_voice_model
+    from sync.voices import Profiles, VoiceOptions
+
+    model, options = load_voice_model(), VoiceOptions()
+    vectors = [model.embed(c) for c in clips]
+    out = []
+    for i, vector in enumerate(vectors):
+        profiles = {}
+        for who in set(speakers):
+            own = [
+                v for j, v in enumerate(vectors) if j != i and speakers[j] == who and v is not None
+            ]
+            mean = np.mean(own, axis=0)
+            profiles[who] = mean / np.linalg.norm(mean)
+        found = Profiles(profiles).match(vector, options) if vector is not None else None
+        if found is None:
+            out.append(("none", None))
+        else:
+            out.append(("right" if found[0] == speakers[i] else "wrong", found[1]))
+    return out
+
+
 def main() -> None:
     import librosa
 
@@ -82,9 +116,22 @@ def main() -> None:
     for name, embed in (
         ("Whisper tiny.en encoder, mean-pooled", whisper_encoder()),
         ("MFCC mean + std", mfcc_statistics),
+        ("CAM++ (speech/voice.py)", campplus),
     ):
         same, cross, right = separation([embed(c) for c in clips], speakers)
         print(f"| {name} | {same:.3f} | {cross:.3f} | {right}/{len(clips)} |")
+    print("\nThe product's rule (sync/voices.py) on CAM++, each turn against the other turns:\n")
+    print("| turn | speaker | seconds | verdict | confidence |")
+    print("|---|---|---|---|---|")
+    verdicts = decisions(clips, speakers)
+    for (who, a, b), (verdict, confidence) in zip(spans, verdicts, strict=True):
+        print(f"| {a:.2f}-{b:.2f} | {who} | {b - a:.2f} | {verdict} | {confidence} |")
+    counts = {k: sum(v == k for v, _ in verdicts) for k in ("right", "none", "wrong")}
+    sure_wrong = sum(v == "wrong" and c >= 0.8 for v, c in verdicts)
+    print(
+        f"\n{counts['right']} right, {counts['none']} left to nobody, {counts['wrong']} wrong "
+        f"({sure_wrong} of them at confidence >= 0.8), of {len(verdicts)} turns"
+    )
 
 
 if __name__ == "__main__":
