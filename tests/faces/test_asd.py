@@ -355,3 +355,24 @@ def test_grid_silences_score_below_the_words(clips, weights):
             silent |= (times >= start) & (times < end)
     assert silent.sum() > 10 and (~silent).sum() > 30
     assert scores[silent].mean() < scores[~silent].mean() - 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rel", CLIPS)
+def test_the_score_needs_a_voice_and_a_moving_face(clips, rel):
+    # What the model does read, measured on these clips (2026-12-07): take the voice away
+    # (digital silence) or freeze the face on its first frame and the mean score falls by
+    # 2.5 to 4.5 (AVA weights); TalkSet's weights barely hear silence (-0.7 to +1.1) but
+    # fall by 4.4 or more on a still face. (A wrong voice is another matter:
+    # test_the_wrong_sound_lowers_the_score.)
+    crops = crops_of(clips[rel])
+    n = len(crops)
+    features = clips[rel][2][: 4 * n]
+    silence = asd.audio_features(np.zeros(640 * n, np.float32))
+    frozen = np.repeat(crops[:1], n, axis=0)
+    ava, talkset = asd.load_model("ava"), asd.load_model("talkset")
+    own = ava.score(crops, features).mean()
+    assert ava.score(crops, sound_for(silence, n)).mean() < own - 1.5
+    assert ava.score(frozen, features).mean() < own - 1.5
+    own = talkset.score(crops, features).mean()
+    assert talkset.score(frozen, features).mean() < own - 3.0
