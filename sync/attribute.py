@@ -226,24 +226,35 @@ def attribute(
     signals, band = _sync_inputs(faces, envelope, options)
     if not signals:
         return lines_from_segments(segments)
-    words = [
-        (index, word)
-        for index, segment in enumerate(segments)
-        for word in (segment.words or (Word(segment.start, segment.end, segment.text, 1.0),))
-    ]
+    words = _words(segments)
     scores: list[dict[str, float]] = []
     path: list[str | None] = []
     for run in _utterances(words, options):
         span = (run[0][1].start - options.context_s, run[-1][1].end + options.context_s)
         run_scores = [_word_scores(w, span, signals, band, options) for _, w in run]
         scores += run_scores
-        path += _viterbi(run_scores, options)
+        path += _viterbi(run_scores, options.switch_cost)
+    return _lines(segments, words, path, scores, options)
+
+
+def _words(segments: Sequence[Segment]) -> list[tuple[int, Word]]:
+    """Every word with its segment's index (a segment without words stands as one)."""
+    return [
+        (index, word)
+        for index, segment in enumerate(segments)
+        for word in (segment.words or (Word(segment.start, segment.end, segment.text, 1.0),))
+    ]
+
+
+def _lines(segments, words, path, scores, options, learned: bool = False) -> tuple[Line, ...]:
+    """Each segment's words split into lines where the chosen speaker changes."""
     lines: list[Line] = []
     at = 0
     for index, segment in enumerate(segments):
         count = sum(1 for i, _ in words[at:] if i == index)
         own = tuple(w for _, w in words[at : at + count])
-        lines.extend(_split(segment, own, path[at : at + count], scores[at : at + count], options))
+        part = slice(at, at + count)
+        lines.extend(_split(segment, own, path[part], scores[part], options, learned))
         at += count
     return tuple(lines)
 
@@ -278,11 +289,7 @@ def _attribute_learned(
         for t in faces.tracks
         if t.character is not None and t.speaking is not None and len(t.times)
     ]
-    words = [
-        (index, word)
-        for index, segment in enumerate(segments)
-        for word in (segment.words or (Word(segment.start, segment.end, segment.text, 1.0),))
-    ]
+    words = _words(segments)
     signals, band = _sync_inputs(faces, envelope, options) if options.sync_weight else ([], None)
     scores: list[dict[str, float]] = []
     path: list[str | None] = []
@@ -295,17 +302,8 @@ def _attribute_learned(
                 for character in own:
                     own[character] += options.sync_weight * sync.get(character, 0.0)
         scores += run_scores
-        path += _viterbi_nobody(run_scores, options)
-    lines: list[Line] = []
-    at = 0
-    for index, segment in enumerate(segments):
-        count = sum(1 for i, _ in words[at:] if i == index)
-        own = tuple(w for _, w in words[at : at + count])
-        lines.extend(
-            _split(segment, own, path[at : at + count], scores[at : at + count], options, True)
-        )
-        at += count
-    return tuple(lines)
+        path += _viterbi(run_scores, options.speaking_switch, nobody=options.speaking_floor)
+    return _lines(segments, words, path, scores, options, learned=True)
 
 
 def _word_speaking(word: Word, tracks, options: AttributionOptions) -> dict[str, float]:
@@ -319,30 +317,6 @@ def _word_speaking(word: Word, tracks, options: AttributionOptions) -> dict[str,
         score = float(values[inside].mean())
         scores[character] = max(score, scores.get(character, -1e9))
     return scores
-
-
-def _viterbi_nobody(scores: list[dict[str, float]], options: AttributionOptions):
-    """As ``_viterbi``, with nobody (None) as a state scored ``speaking_floor``: a face off
-    screen, or on screen and silent, leaves the word to nobody."""
-    states: list[str | None] = [None, *sorted({c for s in scores for c in s})]
-    value = {s: 0.0 for s in states}
-    back: list[dict] = []
-    floor, switch = options.speaking_floor, options.speaking_switch
-    for word_scores in scores:
-        step, choice = {}, {}
-        for state in states:
-            gain = floor if state is None else word_scores.get(state, floor - 2.0)
-            best_prev = max(states, key=lambda p: value[p] - (switch if p != state else 0.0))
-            step[state] = gain + value[best_prev] - (switch if best_prev != state else 0.0)
-            choice[state] = best_prev
-        back.append(choice)
-        value = step
-    state = max(states, key=lambda s: value[s])
-    path = [state]
-    for choice in reversed(back[1:]):
-        state = choice[state]
-        path.append(state)
-    return list(reversed(path))
 
 
 def _utterances(words: list[tuple[int, Word]], options: AttributionOptions) -> list[list]:
@@ -394,21 +368,27 @@ def _sync(signal: _Signal, inside, times, band, options: AttributionOptions) -> 
     return options.onset_weight * onsets + (1 - options.onset_weight) * opening
 
 
-def _viterbi(scores: list[dict[str, float]], options: AttributionOptions) -> list[str | None]:
-    """The speaker sequence over a line's words that best fits their scores, changing
-    speaker only where the evidence pays for it (``switch_cost``)."""
-    states = sorted({c for s in scores for c in s})
+def _viterbi(
+    scores: list[dict[str, float]], switch: float, nobody: float | None = None
+) -> list[str | None]:
+    """The speaker sequence over a run's words that best fits their scores, changing
+    speaker only where the evidence pays for it (``switch``). With ``nobody`` (the model's
+    evidence), nobody (None) is a state too, scored ``nobody`` a word, and a face without a
+    score for a word (off screen) scores 2 under it: a face off screen, or on screen and
+    silent, leaves the word to nobody."""
+    faces = sorted({c for s in scores for c in s})
+    states: list[str | None] = faces if nobody is None else [None, *faces]
     if not states:
         return [None] * len(scores)
+    absent = 0.0 if nobody is None else nobody - 2.0
     value = {s: 0.0 for s in states}
     back: list[dict] = []
     for word_scores in scores:
         step, choice = {}, {}
         for state in states:
-            gain = word_scores.get(state, 0.0)
-            cost = {p: options.switch_cost if p != state else 0.0 for p in states}
-            best_prev = max(states, key=lambda p: value[p] - cost[p])
-            step[state] = gain + value[best_prev] - cost[best_prev]
+            gain = nobody if state is None else word_scores.get(state, absent)
+            best_prev = max(states, key=lambda p: value[p] - (switch if p != state else 0.0))
+            step[state] = gain + value[best_prev] - (switch if best_prev != state else 0.0)
             choice[state] = best_prev
         back.append(choice)
         value = step
