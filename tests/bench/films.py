@@ -280,41 +280,32 @@ def table(title: str, tally: dict[str, dict[str, int]]) -> None:
             )
 
 
-def summary(tally) -> str:
-    on = {"right": 0, "total": 0, "wrong": 0}
-    off = {"listener": 0, "total": 0, "none": 0}
-    for kind, row in tally.items():
-        shot = kind.split(".")[0]
-        heard = sum(v for k, v in row.items() if k != "unheard")
-        if shot in ("reaction", "still"):
-            off["total"] += heard
-            off["listener"] += row.get("listener", 0)
-            off["none"] += row.get("none", 0)
-        else:
-            on["total"] += heard
-            on["right"] += row.get("right", 0)
-            on["wrong"] += row.get("wrong", 0)
-    return (
-        f"on screen {on['right']}/{on['total']} right ({on['right'] / max(1, on['total']):.1%}), "
-        f"{on['wrong']} wrong; off screen: {off['listener']}/{off['total']} to the listener, "
-        f"{off['none']} left null"
-    )
-
-
 def counts(tally) -> dict[str, int]:
-    """On-screen turns right / wrong / total, off-screen turns to the listener / total."""
-    out = {"right": 0, "wrong": 0, "on": 0, "listener": 0, "off": 0, "voice": 0}
+    """On-screen turns right / wrong / total; off-screen turns to the listener, left null,
+    given by voice to their speaker / total (judge() calls a turn "listener" only when its
+    speaker is off screen)."""
+    out = {"right": 0, "wrong": 0, "on": 0, "listener": 0, "none": 0, "off": 0, "voice": 0}
     for kind, row in tally.items():
         heard = sum(v for k, v in row.items() if k != "unheard")
         if kind.split(".")[0] in ("reaction", "still"):
             out["off"] += heard
             out["listener"] += row.get("listener", 0)
+            out["none"] += row.get("none", 0)
             out["voice"] += row.get("right", 0)
         else:
             out["on"] += heard
             out["right"] += row.get("right", 0)
             out["wrong"] += row.get("wrong", 0) + row.get("listener", 0)
     return out
+
+
+def summary(tally) -> str:
+    c = counts(tally)
+    return (
+        f"on screen {c['right']}/{c['on']} right ({c['right'] / max(1, c['on']):.1%}), "
+        f"{c['wrong']} wrong; off screen: {c['listener']}/{c['off']} to the listener, "
+        f"{c['none']} left null"
+    )
 
 
 def sweep(items, cache: Path, variants: list[str]) -> None:
