@@ -217,33 +217,9 @@ def compose_dialogue(
     sound = np.concatenate(sound_out)
     if aged:
         sound = sound + rng.normal(0, 0.01, len(sound)).astype(np.float32)
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("ffv1", rate=fps)
-        video.width, video.height, video.pix_fmt = (
-            frames_out[0].shape[1],
-            frames_out[0].shape[0],
-            "yuv420p",
-        )
-        audio = out.add_stream("flac", rate=rate, layout="mono")
-        for i, rgb in enumerate(frames_out):
-            if aged:
-                gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-                gray = gray * (1.0 + 0.12 * np.sin(i * 1.3)) + rng.normal(0, 10, gray.shape)
-                for _ in range(5):
-                    y, x = rng.integers(0, gray.shape[0] - 4), rng.integers(0, gray.shape[1] - 4)
-                    gray[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
-                rgb = np.stack([np.clip(gray, 0, 255).astype(np.uint8)] * 3, axis=-1)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), "rgb24")
-            frame = frame.reformat(format="yuv420p")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        pcm = (np.clip(sound, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-        block = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        block.sample_rate, block.pts, block.time_base = rate, 0, Fraction(1, rate)
-        out.mux(audio.encode(block))
-        out.mux(audio.encode(None))
+    if aged:
+        frames_out = [_films.age_frame(rgb, i, rng) for i, rgb in enumerate(frames_out)]
+    _films.write_film(path, frames_out, sound, fps=fps, rate=rate)
     return truth
 
 
@@ -343,6 +319,7 @@ def _helper(name: str):
 
 
 _corpus = _helper("corpus")
+_films = _helper("films")  # film-like composed dialogues; compose_dialogue writes with it
 _pgserver = _helper("pgserver")
 postgres_url = _pgserver.postgres_url  # session fixture: a real server on loopback
 postgres_db = _pgserver.postgres_db  # a fresh database on it, per test

@@ -193,41 +193,52 @@ def compose(path: Path, cast: tuple[str, str, str], aged: bool = False, seed: in
         seconds = np.arange(len(sound)) / RATE
         sound = sound + rng.normal(0, 0.01, len(sound)).astype(np.float32)
         sound = sound + 0.01 * np.sin(2 * np.pi * 50 * seconds).astype(np.float32)
-    _write(path, frames, sound)
+    write_film(path, frames, sound)
     return turns
 
 
 def _aged_frames(frames: list[np.ndarray], rng) -> list[np.ndarray]:
-    out = []
     scratch = int(rng.integers(40, WIDTH - 40))
+    out = []
     for i, rgb in enumerate(frames):
-        grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        grey = grey * (1.0 + 0.12 * np.sin(i * 1.3)) + rng.normal(0, 10, grey.shape)
-        for _ in range(5):
-            y, x = rng.integers(0, HEIGHT - 4), rng.integers(0, WIDTH - 4)
-            grey[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
+        aged = age_frame(rgb, i, rng)
         x = scratch + int(3 * np.sin(i / 7))
-        grey[:, x : x + 2] = 235
-        out.append(np.stack([np.clip(grey, 0, 255).astype(np.uint8)] * 3, axis=-1))
+        aged[:, x : x + 2] = 235
+        out.append(aged)
     return out
 
 
-def _write(path: Path, frames: list[np.ndarray], sound: np.ndarray) -> None:
+def age_frame(rgb: np.ndarray, i: int, rng) -> np.ndarray:
+    """Frame ``i`` of a composed film made old: monochrome, flicker, grain, five specks of
+    dust (conftest's composed dialogues age theirs the same way)."""
+    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = grey * (1.0 + 0.12 * np.sin(i * 1.3)) + rng.normal(0, 10, grey.shape)
+    for _ in range(5):
+        y, x = rng.integers(0, grey.shape[0] - 4), rng.integers(0, grey.shape[1] - 4)
+        grey[y : y + 3, x : x + 3] = 0 if rng.random() < 0.5 else 255
+    return np.stack([np.clip(grey, 0, 255).astype(np.uint8)] * 3, axis=-1)
+
+
+def write_film(
+    path: Path, frames: list[np.ndarray], sound: np.ndarray, fps: int = FPS, rate: int = RATE
+) -> None:
+    """RGB frames and mono float sound as FFV1 + FLAC in Matroska."""
     import av
 
     with av.open(str(path), "w") as out:
-        video = out.add_stream("ffv1", rate=FPS)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        audio = out.add_stream("flac", rate=RATE, layout="mono")
+        video = out.add_stream("ffv1", rate=fps)
+        video.width, video.height = frames[0].shape[1], frames[0].shape[0]
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("flac", rate=rate, layout="mono")
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), "rgb24")
             frame = frame.reformat(format="yuv420p")
-            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            frame.pts, frame.time_base = i, Fraction(1, fps)
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         pcm = (np.clip(sound, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
         block = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        block.sample_rate, block.pts, block.time_base = RATE, 0, Fraction(1, RATE)
+        block.sample_rate, block.pts, block.time_base = rate, 0, Fraction(1, rate)
         out.mux(audio.encode(block))
         out.mux(audio.encode(None))
 
