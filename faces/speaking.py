@@ -41,6 +41,13 @@ class SpeakingAudio:
 
     features: np.ndarray
     start: float = 0.0
+    quiet: np.ndarray | float = field(init=False, repr=False, compare=False)
+    """What stands for the sound past its ends: the quietest row (found once, not per
+    track: the features can be hours long)."""
+
+    def __post_init__(self) -> None:
+        quiet = self.features[np.argmin(self.features[:, 0])] if len(self.features) else 0.0
+        object.__setattr__(self, "quiet", quiet)
 
     def window(self, start: float, frames: int) -> np.ndarray:
         """4 feature rows per video frame from ``start`` seconds; past the ends, silence
@@ -48,8 +55,7 @@ class SpeakingAudio:
         first = int(round((start - self.start) * 100))
         count = frames * 4
         out = np.empty((count, self.features.shape[1]), np.float32)
-        quiet = self.features[np.argmin(self.features[:, 0])] if len(self.features) else 0.0
-        out[:] = quiet
+        out[:] = self.quiet
         lo, hi = max(first, 0), min(first + count, len(self.features))
         if hi > lo:
             out[lo - first : hi - first] = self.features[lo:hi]
