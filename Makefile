@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/reelscribe run data/sample.mp4 -o demo-output
+	$(BIN)/reelscribe run data/sample.mp4 --cast data/cast.toml -o demo-output
 	@echo "Results are in $(CURDIR)/demo-output (open sample.report.html)"
 
 test: $(STAMP)
