@@ -121,7 +121,7 @@ def main() -> None:
             ours = best(lambda w=wav: transcribe_wav(w, options))
             anchor = best(lambda w=wav: anchor_whisper(w))
             print(
-                f"| speech (tiny.en int8) | {wav.name} | {duration:.1f} | {ours:.3f} | "
+                f"| speech ({options.model} int8) | {wav.name} | {duration:.1f} | {ours:.3f} | "
                 f"{anchor:.3f} | {ours / anchor:.2f} | {duration / ours:.1f} |"
             )
         run_tmp = tmp / "run"
@@ -129,9 +129,10 @@ def main() -> None:
         started = time.perf_counter()
         Pipeline().run(film, run_tmp)
         total = time.perf_counter() - started
+        seconds = float(open_source(film).duration)
         print(
-            f"\nwhole `run` on sample.mp4 (9.0 s, model already loaded): {total:.2f} s "
-            f"({9.0 / total:.1f}x realtime)"
+            f"\nwhole `run` on sample.mp4 ({seconds:.1f} s, model already loaded): {total:.2f} s "
+            f"({seconds / total:.1f}x realtime)"
         )
 
 
