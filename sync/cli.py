@@ -76,7 +76,7 @@ def _media_options(parser: argparse.ArgumentParser, speech: bool = True) -> None
     if speech:
         parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
         parser.add_argument(
-            "--model", default="tiny.en", help="Whisper model name known offline, or a model folder"
+            "--model", default="base", help="Whisper model name known offline, or a model folder"
         )
         parser.add_argument(
             "--language",

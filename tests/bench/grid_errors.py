@@ -80,11 +80,11 @@ def main() -> None:
 
         rows.append((label, [one(w) for w in wavs], one(jfk_wav)))
 
-    ours("**reelscribe** (TranscribeOptions())", TranscribeOptions())
-    ours("reelscribe, no VAD", TranscribeOptions(vad=False))
-    ours("reelscribe, VAD regions one by one", TranscribeOptions(vad_regions=True))
-    ours("reelscribe, beam 1", TranscribeOptions(beam_size=1))
-    ours("reelscribe, fallback", TranscribeOptions(fallback=True))
+    ours("**reelscribe** (TranscribeOptions(), tiny.en)", TranscribeOptions(model="tiny.en"))
+    ours("reelscribe, no VAD", TranscribeOptions(model="tiny.en", vad=False))
+    ours("reelscribe, VAD regions one by one", TranscribeOptions(model="tiny.en", vad_regions=True))
+    ours("reelscribe, beam 1", TranscribeOptions(model="tiny.en", beam_size=1))
+    ours("reelscribe, fallback", TranscribeOptions(model="tiny.en", fallback=True))
     rows.append(("", [], ""))
     decode("plain faster-whisper, its own defaults", temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     for beam, vad, words, condition in itertools.product(

@@ -8,7 +8,7 @@ is aged with the tests' own ageing (tests/conftest.py: white hiss at a set SNR,
 chain (clicks, hum, denoise, loudness) and by ffmpeg's filters through PyAV's
 filter graph (adeclick, bandreject at 50/100/150/200 Hz, afftdn with noise
 tracking; told the hum frequency, which ours finds by itself). Whisper
-(faster-whisper, tiny.en, the default) transcribes each version through the
+(faster-whisper with the default model) transcribes each version through the
 pipeline's own speech tap. Prints markdown tables for docs/benchmarks.md.
 --quick: JFK and LibriSpeech only.
 """

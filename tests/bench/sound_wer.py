@@ -8,7 +8,7 @@ LibriSpeech utterances, the 6 GRID clips, the 6 excerpts of the 1968 film
 against their machine transcripts, the pyannote call against its .stm) is aged
 with the tests' own ageing (tests/conftest.py: white hiss at each SNR, 50 Hz hum
 with harmonics, 3 clicks a second; seeded), then heard by Whisper (the
-product's engine and options: faster-whisper tiny.en through the speech tap)
+product's engine and options: faster-whisper, its default model, through the speech tap)
 as it is, restored by our chain (the master's: ``ours``), by FFmpeg's chain
 (the anchor, as in tests/bench/sound.py), through the pipeline's own speech
 path (``speech``: restore/speechsound.py), and by speech-oriented variants of

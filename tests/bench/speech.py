@@ -83,11 +83,11 @@ def wer_table(tmp: Path) -> None:
     for name, items in corpora(tmp).items():
         refs = [ref for _, ref in items]
         row = [name, str(sum(len(r.split()) for r in refs))]
-        for options in (TranscribeOptions(), TranscribeOptions(model="base")):
+        for options in (TranscribeOptions(model="tiny.en"), TranscribeOptions(model="base")):
             hyps = [" ".join(s.text for s in transcribe_wav(p, options).segments) for p, _ in items]
             row.append(f"{wer(refs, hyps):.3f}")
         if name.startswith("GRID"):
-            options = TranscribeOptions(prompt=GRID_VOCABULARY)
+            options = TranscribeOptions(model="tiny.en", prompt=GRID_VOCABULARY)
             hyps = [" ".join(s.text for s in transcribe_wav(p, options).segments) for p, _ in items]
             row.append(f"{wer(refs, hyps):.3f}")
         else:
@@ -119,7 +119,9 @@ def _anchor_model():
         from faster_whisper import WhisperModel
 
         _MODEL.append(
-            WhisperModel(str(packaged_model("tiny.en")), device="cpu", compute_type="int8")
+            WhisperModel(
+                str(packaged_model(TranscribeOptions().model)), device="cpu", compute_type="int8"
+            )
         )
     return _MODEL[0]
 
@@ -178,7 +180,7 @@ def speed_table(tmp: Path, whole_commands: bool) -> None:
     if whole_commands:
         script = tmp / "anchor.py"
         script.write_text(ANCHOR_SCRIPT)
-        model = str(packaged_model("tiny.en"))
+        model = str(packaged_model(TranscribeOptions().model))
         env = dict(os.environ)
         ours_cmd = [
             str(BIN / "reelscribe"),
@@ -187,6 +189,8 @@ def speed_table(tmp: Path, whole_commands: bool) -> None:
             "-o",
             str(tmp / "o.json"),
             "--quiet",
+            "--language",
+            "en",
         ]
         anchor_cmd = [sys.executable, str(script), str(recording), model, str(tmp / "a.json")]
         best = best_of_each(
@@ -216,7 +220,7 @@ def word_timing(tmp: Path) -> None:
     print("| model | words matched | mean abs error, starts s | ends s | all boundaries s |")
     print("|---|---|---|---|---|")
     for label, options in (
-        ("tiny.en", TranscribeOptions()),
+        ("tiny.en", TranscribeOptions(model="tiny.en")),
         ("base", TranscribeOptions(model="base")),
     ):
         words = transcribe_wav(wav, options).words

@@ -49,7 +49,9 @@ def test_normaliser_treats_case_punctuation_and_numbers_alike():
 
 def test_english_only_model_refuses_another_language(media):
     with pytest.raises(UsageError, match="English only"):
-        transcribe_wav(media / "speech" / "jfk.wav", TranscribeOptions(language="de"))
+        transcribe_wav(
+            media / "speech" / "jfk.wav", TranscribeOptions(model="tiny.en", language="de")
+        )
 
 
 def test_missing_model_is_a_clear_error(media, tmp_path):
@@ -175,7 +177,9 @@ def test_multilingual_model_detects_german_and_translates_it(media, tmp_path, to
 
 def test_english_only_model_cannot_translate(media):
     with pytest.raises(UsageError, match="English-only"):
-        transcribe_wav(media / "speech" / "jfk.wav", TranscribeOptions(task="translate"))
+        transcribe_wav(
+            media / "speech" / "jfk.wav", TranscribeOptions(model="tiny.en", task="translate")
+        )
 
 
 @pytest.mark.slow
@@ -226,11 +230,12 @@ def test_no_drift_across_windows_on_a_long_input(media, tmp_path):
 
 def test_grid_sentences_wer_bound(media, tmp_path, to_wav, corpus):
     """Six GRID speakers; the sentence is in the file name. tiny.en measures 0.167 here
-    (docs/benchmarks.md); the issue's 0.05 target is not met by tiny.en."""
+    (docs/benchmarks.md); the issue's 0.05 target is not met by tiny.en (nor by base: 0.250)."""
     refs, hyps = [], []
+    tiny = TranscribeOptions(model="tiny.en")
     for clip in sorted((media / "faces" / "grid").glob("*.mpg")):
         refs.append(corpus.grid_sentence(clip.stem))
-        result = transcribe_wav(to_wav(clip, tmp_path / f"{clip.stem}.wav"), TranscribeOptions())
+        result = transcribe_wav(to_wav(clip, tmp_path / f"{clip.stem}.wav"), tiny)
         hyps.append(" ".join(s.text for s in result.segments))
     assert wer(refs, hyps) <= 0.20, list(zip(refs, hyps, strict=True))
 
@@ -349,3 +354,19 @@ def test_speech_a_real_decoder_loop_swallowed_comes_back(media, tmp_path):
     if not plain.dropped:
         pytest.skip("this CPU's decoder does not loop on the cut: nothing to bring back")
     assert len(plain.words) < len(result.words) - 40
+
+
+@pytest.mark.slow
+def test_the_default_model_reads_film_dialogue_better_than_tiny_en(media):
+    """Why base is the default (docs/benchmarks.md, tests/bench/models.py): on 60 s of 1968
+    film dialogue it agrees with the reference far better than tiny.en (0.120 against
+    0.234 measured), keeping the negation tiny.en drops ("I want everyone's life")."""
+    wav = media / "speech" / "notld_1968" / "60s_i_dont_want_anyones_life_on_my_hands.wav"
+    reference = [wav.with_suffix(".asr_ref.txt").read_text()]
+    default = TranscribeOptions()
+    assert default.model == "base"
+    scores = {}
+    for options in (default, TranscribeOptions(model="tiny.en")):
+        text = " ".join(s.text for s in transcribe_wav(wav, options).segments)
+        scores[options.model] = wer(reference, [text])
+    assert scores["base"] <= 0.16 and scores["base"] < scores["tiny.en"] - 0.05, scores
