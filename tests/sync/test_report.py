@@ -7,7 +7,9 @@ page's script ran, collect console messages, and take a screenshot.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import html
 import json
 import re
 import shutil
@@ -22,9 +24,11 @@ from PIL import Image
 
 from restore.access import write_access_copy
 from speech.types import Word
-from sync.report import ReportAssets, render
+from sync.cues import build_cues
+from sync.report import ReportAssets, assets_of_run, render
+from sync.subtitles import render as render_subtitles
 from sync.transcript import Line, Speaker, Transcript
-from sync.writers import speaker_colour
+from sync.writers import speaker_colour, to_vtt
 
 HOSTILE = "<script>alert(1)</script>"
 PWN = '<img src=x onerror="document.body.dataset.pwned=1">'
@@ -55,14 +59,63 @@ def test_film_text_is_escaped_everywhere():
     assert HOSTILE not in page and PWN not in page and "<b>.mp4" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Ben &amp; &lt;i&gt;Co&lt;/i&gt;" in page
-    # the cue data: one JSON script element whose content cannot close the element
-    data = re.search(r'<script type="application/json" id="cues">(.*?)</script>', page, re.S)
-    cues = json.loads(data.group(1))
-    assert [c["start"] for c in cues] == [1.0, 3.0]
-    voice = "<v Ben &amp; &lt;i&gt;Co&lt;/i&gt;>"
-    assert cues[0]["text"] == voice + "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert "</script>" not in data.group(1) and "<!--" not in data.group(1)
-    assert page.count("<script") == 2  # the cue data and the page's own script, nothing else
+    assert page.count("<script") == 1  # the page's own script, nothing else
+
+
+def track_vtt(page: str) -> bytes:
+    """The bytes of the page's subtitle track (its data URL decoded)."""
+    tracks = re.findall(r"<track [^>]*>", page)
+    assert len(tracks) == 1, tracks
+    src = re.fullmatch(r'.* src="data:text/vtt;base64,([A-Za-z0-9+/=]*)"', tracks[0][:-1])
+    return base64.b64decode(src.group(1), validate=True)
+
+
+def test_the_track_is_the_vtt_it_is_given_byte_for_byte():
+    transcript = _transcript([_line(1.0, 2.0, "hello", "S1", 0.9)])
+    vtt = "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n<v Zoë>Grüß dich, ça va ?\n".encode()
+    page = render(transcript, {}, ReportAssets(access="film.access.mp4", vtt=vtt))
+    assert track_vtt(page) == vtt
+    track = re.search(r"<track [^>]*>", page).group(0)
+    assert ' kind="subtitles" default srclang="en" ' in track
+    assert re.search(r"<video [^>]*><track [^>]*></video>", page)  # inside the player
+
+
+def test_without_the_runs_vtt_the_track_is_written_as_the_run_writes_it():
+    transcript = _transcript(
+        [_line(1.0, 2.0, HOSTILE, "S1", 0.9), _line(3.0, 4.5, "and you?", None, None, None)]
+    )
+    page = render(transcript, {}, ReportAssets(access="film.access.mp4"))
+    expected = to_vtt(build_cues(transcript.lines), transcript)
+    assert track_vtt(page) == expected.encode("utf-8")
+    assert "<v Ben &amp; &lt;i&gt;Co&lt;/i&gt;>&lt;script&gt;" in expected
+    assert "<track" not in render(transcript, {})  # no access copy: no player, no track
+
+
+def test_a_finished_runs_page_takes_the_vtt_beside_it(tmp_path):
+    vtt = b"WEBVTT\n\nNOTE as the run wrote it, whatever the transcript says now\n"
+    (tmp_path / "film.en.vtt").write_bytes(vtt)
+    manifest = {"outputs": {"vtt": "film.en.vtt"}}
+    assert assets_of_run(tmp_path, manifest).vtt == vtt
+    (tmp_path / "film.en.vtt").unlink()  # gone: the page writes the track itself
+    assert assets_of_run(tmp_path, manifest).vtt is None
+
+
+@pytest.mark.slow
+def test_the_pipelines_page_carries_the_vtt_it_wrote(clip, tmp_path, monkeypatch):
+    import sync.pipeline
+    from sync.pipeline import Pipeline, RunOptions
+
+    marker = "WEBVTT\n\nNOTE written by the run's own subtitle stage\n"
+
+    def subtitles(*args, **kwargs):
+        cues, texts = render_subtitles(*args, **kwargs)
+        return cues, {**texts, "vtt": marker}
+
+    monkeypatch.setattr(sync.pipeline, "render_subtitles", subtitles)
+    clip(tmp_path / "tone.mkv", frames=25)
+    result = Pipeline(RunOptions(faces=None)).run(tmp_path / "tone.mkv", tmp_path / "out")
+    assert result.outputs["vtt"].read_bytes() == marker.encode()
+    assert track_vtt(result.outputs["report"].read_text()) == marker.encode()
 
 
 def test_low_confidence_lines_stand_out_and_lanes_take_the_ass_colours():
@@ -197,13 +250,76 @@ def test_page_renders_in_chromium_with_every_section_and_no_console_message(page
     dom = run.stdout
     for section in ("player", "timeline", "characters", "lines", "restoration", "figures"):
         assert f'<section id="{section}">' in dom
-    # the script ran: the access copy loaded and the text track holds one cue per line
+    # the script ran: the access copy loaded and the page counted the track's cues
     video = re.search(r"<video [^>]*>", dom).group(0)
-    assert f'data-cues="{len(transcript.lines)}"' in video
+    assert f'data-cues="{len(vtt_cues((folder / "face_1.en.vtt").read_text()))}"' in video
     duration = float(re.search(r'data-duration="([\d.]+)"', video).group(1))
     assert abs(duration - transcript.duration) < 0.2
     assert dom.count('<tr class="line') == len(transcript.lines)
     assert 'src="face_1.S1.jpg"' in dom and dom.count("data:image/jpeg;base64,") == 3  # + poster
+
+
+def vtt_cues(text: str) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each cue of a WebVTT file, read here, apart from the page's code."""
+
+    def seconds(stamp: str) -> float:
+        hours, minutes, rest = stamp.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+    cues = []
+    for block in text.split("\n\n")[1:]:
+        lines = block.strip("\n").split("\n")
+        at = next(i for i, line in enumerate(lines) if " --> " in line)
+        start, end = lines[at].split(" --> ")
+        cues.append((seconds(start), seconds(end.split()[0]), "\n".join(lines[at + 1 :])))
+    return cues
+
+
+def probed(folder: Path, name: str, page: str, script: str) -> Path:
+    """A copy of ``page`` beside the run's files with ``script`` run after the page's own."""
+    path = folder / name
+    path.write_text(page.replace("</body>", f"<script>{script}</script></body>"))
+    return path
+
+
+# Records, once the subtitle track has loaded, what the browser made of it.
+TRACK_PROBE = """(function(){
+const element = document.getElementById('subtitles');
+const video = document.getElementById('video');
+function report(how){
+  const track = element.track;
+  const out = document.createElement('pre');
+  out.id = 'track-probe';
+  out.textContent = JSON.stringify({how: how, readyState: element.readyState, mode: track.mode,
+    tracks: video.textTracks.length, first: video.textTracks[0] === track,
+    cues: Array.from(track.cues).map(c => [c.startTime, c.endTime, c.text])});
+  document.body.appendChild(out);
+}
+element.addEventListener('error', () => { document.body.dataset.trackError = 'error'; });
+if(element.readyState === 2) report('loaded before'); else element.addEventListener('load',
+  () => report('load event'));
+})();"""
+
+
+@pytest.mark.slow
+def test_the_players_track_loads_in_chromium_with_the_cues_of_the_runs_vtt(page_copy):
+    folder, _ = page_copy
+    text = (folder / "face_1.report.html").read_text()
+    assert track_vtt(text) == (folder / "face_1.en.vtt").read_bytes()  # the file, inlined
+    page = probed(folder, "track.report.html", text, TRACK_PROBE)
+    run = chromium(page, "--dump-dom")
+    assert run.returncode == 0 and console_messages(run.stderr) == [], run.stderr[-2000:]
+    found = re.search(r'<pre id="track-probe">(.*?)</pre>', run.stdout, re.S)
+    assert found, "the track never loaded: " + run.stdout.split("<body", 1)[1][:200]
+    probe = json.loads(html.unescape(found.group(1)))
+    assert probe["readyState"] == 2 and probe["mode"] == "showing"  # loaded, and on by default
+    assert probe["tracks"] == 1 and probe["first"]  # the only track: none added by script
+    expected = vtt_cues((folder / "face_1.en.vtt").read_text(encoding="utf-8"))
+    assert len(expected) >= 2
+    got = [(start, end, text) for start, end, text in probe["cues"]]
+    assert [text for _, _, text in got] == [text for _, _, text in expected]
+    for (start, end, _), (want_start, want_end, _) in zip(got, expected, strict=True):
+        assert abs(start - want_start) < 1e-6 and abs(end - want_end) < 1e-6
 
 
 @pytest.mark.slow
