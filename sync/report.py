@@ -1,14 +1,15 @@
 """The review page: one self-contained HTML file, nothing loaded from the network.
 
 Sections: a player (the H.264/AAC access copy beside the page, with the run's
-WebVTT as its subtitle track), a timeline of who speaks when (one lane per
-character, in the ASS styles' colours), the character gallery, the dialogue
-with its evidence and confidence (low confidence stands out), before/after
-stills of the restoration with what each step reported, and the run's figures.
+WebVTT as its subtitle track, each voice in its lane's colour), a timeline of
+who speaks when (one lane per character, in the ASS styles' colours), the
+character gallery, the dialogue with its evidence and confidence (low
+confidence stands out), before/after stills of the restoration with what each
+step reported, and the run's figures.
 Clicking a line or a timeline bar seeks the player there.
 
-Every text from the film or the user is escaped; the script only ever sets
-``textContent``.
+Every text from the film or the user is escaped: in HTML as entities, in the
+cue colours' CSS as CSS escapes; the script only ever sets ``textContent``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sync.cues import build_cues
 from sync.transcript import Transcript
-from sync.writers import speaker_colour, timecode, to_vtt
+from sync.writers import speaker_colour, timecode, to_vtt, voice_name
 
 _NAMED_BY = {
     "cast": "matched to a cast photo",
@@ -138,6 +139,28 @@ video.addEventListener('timeupdate', () => {
 });
 })();
 """
+
+
+def _css_string(text: str) -> str:
+    """A double-quoted CSS string holding ``text``: every character but letters, digits,
+    space, ``_`` and ``-`` as a hex escape, so nothing can end the string, the rule or the
+    ``<style>`` element."""
+    safe = (
+        ch if ch.isascii() and (ch.isalnum() or ch in " _-") else f"\\{ord(ch):x} " for ch in text
+    )
+    return '"' + "".join(safe) + '"'
+
+
+def _cue_colours(transcript: Transcript, colours: dict[str, str]) -> str:
+    """CSS giving each voice of the track its lane's colour (the VTT's ``<v Name>``)."""
+    rules = []
+    for speaker in transcript.speakers:
+        voice = voice_name(transcript, speaker.id)
+        if voice:
+            rules.append(
+                f"#video::cue(v[voice={_css_string(voice)}]){{color:{colours[speaker.id]}}}"
+            )
+    return "".join(rules)
 
 
 def _track(transcript: Transcript, assets: ReportAssets) -> str:
@@ -407,7 +430,8 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
     return (
         f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{title}: reelscribe review</title><style>{_STYLE}</style></head><body>"
+        f"<title>{title}: reelscribe review</title>"
+        f"<style>{_STYLE}{_cue_colours(transcript, colours)}</style></head><body>"
         f'<h1>{title}</h1><p class="dim">reelscribe review page. Click a line or a bar '
         "to play from there.</p>"
         f'<section id="player"><h2>Player</h2>{player}</section>'

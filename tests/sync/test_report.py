@@ -28,7 +28,7 @@ from sync.cues import build_cues
 from sync.report import ReportAssets, assets_of_run, render
 from sync.subtitles import render as render_subtitles
 from sync.transcript import Line, Speaker, Transcript
-from sync.writers import speaker_colour, to_vtt
+from sync.writers import speaker_colour, to_vtt, voice_name
 
 HOSTILE = "<script>alert(1)</script>"
 PWN = '<img src=x onerror="document.body.dataset.pwned=1">'
@@ -116,6 +116,35 @@ def test_the_pipelines_page_carries_the_vtt_it_wrote(clip, tmp_path, monkeypatch
     result = Pipeline(RunOptions(faces=None)).run(tmp_path / "tone.mkv", tmp_path / "out")
     assert result.outputs["vtt"].read_bytes() == marker.encode()
     assert track_vtt(result.outputs["report"].read_text()) == marker.encode()
+
+
+def css_unescape(text: str) -> str:
+    return re.sub(r"\\([0-9a-fA-F]{1,6}) ?", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_a_hostile_speaker_name_stays_inside_its_cue_colour_rule():
+    hostile = 'Ben"]){} </style><script>alert(1)</script> \\" \' \n\t  é'
+    transcript = dataclasses.replace(
+        _transcript([_line(1.0, 2.0, "hi", "S1", 0.9), _line(3.0, 4.0, "yo", "S2", 0.9)]),
+        speakers=(Speaker("S1", hostile, None, 1.0), Speaker("S2", "S2", None, 1.0)),
+    )
+    page = render(transcript, {}, ReportAssets(access="film.access.mp4"))
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    assert page.count("</style>") == 1 and page.count("<script") == 1
+    rule = re.compile(
+        r'#video::cue\(v\[voice="((?:[A-Za-z0-9 _-]|\\[0-9a-f]{1,6} )*)"\]\)'
+        r"\{color:(#[0-9A-F]{6})\}"
+    )
+    assert [(css_unescape(voice), colour) for voice, colour in rule.findall(style)] == [
+        (voice_name(transcript, "S1"), speaker_colour(0)),
+        ("S2", speaker_colour(1)),
+    ]
+    assert voice_name(transcript, "S1") == 'Ben"]){} </style><script>alert(1)</script> \\" \' é'
+    # nothing else came in: without its rules the style is that of a page with no characters
+    plain = render(dataclasses.replace(transcript, speakers=()), {})
+    assert rule.sub("", style) == re.search(r"<style>(.*?)</style>", plain, re.S).group(1)
+    # and in the track, the same voice as the rule names, entity-escaped in its <v> tag
+    assert '<v Ben"]){} &lt;/style&gt;&lt;script&gt;' in track_vtt(page).decode()
 
 
 def test_low_confidence_lines_stand_out_and_lanes_take_the_ass_colours():
@@ -320,6 +349,55 @@ def test_the_players_track_loads_in_chromium_with_the_cues_of_the_runs_vtt(page_
     assert [text for _, _, text in got] == [text for _, _, text in expected]
     for (start, end, _), (want_start, want_end, _) in zip(got, expected, strict=True):
         assert abs(start - want_start) < 1e-6 and abs(end - want_end) < 1e-6
+
+
+# Shows the player alone, paused at a moment, without its controls over the picture.
+def at_moment(seconds: float) -> str:
+    return (
+        "document.querySelectorAll('section:not(#player)').forEach(s => { s.hidden = true; });"
+        "const v = document.getElementById('video'); v.controls = false; v.muted = true;"
+        "v.preload = 'auto'; v.addEventListener('loadeddata', () => { v.currentTime = "
+        f"{seconds}; }});"
+    )
+
+
+def yellow_pixels(shot: Path) -> int:
+    image = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+    return int(((image[..., 0] > 200) & (image[..., 1] > 200) & (image[..., 2] < 80)).sum())
+
+
+@pytest.mark.slow
+def test_each_voice_shows_on_the_picture_in_its_lane_colour(page_copy, tmp_path):
+    """S1's cue in S1's lane colour (yellow), from the page's ``::cue(v[voice])`` rule: the
+    same moment without the rule shows no yellow; a hostile name keeps its colour."""
+    folder, transcript = page_copy
+    assert speaker_colour(0) == "#FFFF00" and transcript.speakers[0].id == "S1"
+    spoken = [c for c in vtt_cues((folder / "face_1.en.vtt").read_text()) if "<v S1>" in c[2]]
+    moment = (spoken[0][0] + spoken[0][1]) / 2
+    page = (folder / "face_1.report.html").read_text()
+    uncoloured = re.sub(r"#video::cue\(.*?\}", "", page)
+    assert uncoloured != page
+    hostile = dataclasses.replace(
+        transcript,
+        speakers=(dataclasses.replace(transcript.speakers[0], name='Ben "}</style> & <Co>\\'),),
+    )
+    manifest = json.loads((folder / "face_1.manifest.json").read_text())
+    renamed = render(hostile, manifest, ReportAssets(access="face_1.access.mp4"))
+    counts = {}
+    for name, text in (("coloured", page), ("uncoloured", uncoloured), ("renamed", renamed)):
+        path = probed(folder, f"{name}.report.html", text, at_moment(moment))
+        # Virtual time does not wait for the decoder: on a busy machine the shot can come
+        # before the seek has shown the cue. A missing cue only takes yellow away, so trying
+        # again cannot make a rule that does not work pass.
+        for attempt in range(1 if name == "uncoloured" else 3):
+            shot = tmp_path / f"{name}.{attempt}.png"
+            run = chromium(path, f"--screenshot={shot}", "--window-size=1000,700")
+            assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+            counts[name] = max(counts.get(name, 0), yellow_pixels(shot))
+            if counts[name] > 500:
+                break
+    assert counts["uncoloured"] < 50, counts  # neither the picture nor white text is yellow
+    assert counts["coloured"] > 500 and counts["renamed"] > 500, counts
 
 
 @pytest.mark.slow
