@@ -233,7 +233,7 @@ class Pipeline:
             manifest["faces"] = faces_summary
             if self.cache is not None:
                 manifest["stage_cache"] = {"taken": list(self.cached)}
-            assets = self._review_assets(source, names, thumbs)
+            assets = self._review_assets(source, names, thumbs, texts.get("vtt"))
             manifest["timings"] = dict(self.timings)
             manifest["outputs"] = {kind: path.name for kind, path in names.items()}
             write_atomic(names["report"], render(transcript, manifest, assets))
@@ -260,8 +260,11 @@ class Pipeline:
         if self.cache is not None:
             self.cache.put(stage, source_hash, key, value)
 
-    def _review_assets(self, source: Source, names: dict[str, Path], thumbs) -> ReportAssets:
-        """The access copy (written beside the page) and the before/after stills."""
+    def _review_assets(
+        self, source: Source, names: dict[str, Path], thumbs, vtt: str | None
+    ) -> ReportAssets:
+        """The access copy (written beside the page), the before/after stills, and the VTT
+        as written beside the page (the player's subtitle track)."""
         access = None
         if "access" in names:
             try:
@@ -288,6 +291,7 @@ class Pipeline:
             still_seconds=seconds,
             before=before,
             after=after,
+            vtt=vtt.encode("utf-8") if vtt is not None else None,  # as write_atomic writes it
         )
 
     def restore(self, path: str | Path, master_path: str | Path) -> MasterResult:

@@ -1,14 +1,15 @@
 """The review page: one self-contained HTML file, nothing loaded from the network.
 
-Sections: a player (the H.264/AAC access copy beside the page, with the
-subtitles as a WebVTT text track), a timeline of who speaks when (one lane per
-character, in the ASS styles' colours), the character gallery, the dialogue
-with its evidence and confidence (low confidence stands out), before/after
-stills of the restoration with what each step reported, and the run's figures.
+Sections: a player (the H.264/AAC access copy beside the page, with the run's
+WebVTT as its subtitle track, each voice in its lane's colour), a timeline of
+who speaks when (one lane per character, in the ASS styles' colours), the
+character gallery, the dialogue with its evidence and confidence (low
+confidence stands out), before/after stills of the restoration with what each
+step reported, and the run's figures.
 Clicking a line or a timeline bar seeks the player there.
 
-Every text from the film or the user is escaped; the cues travel to the script
-as JSON with ``<`` escaped, and the script only ever sets ``textContent``.
+Every text from the film or the user is escaped: in HTML as entities, in the
+cue colours' CSS as CSS escapes; the script only ever sets ``textContent``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+from sync.cues import build_cues
 from sync.transcript import Transcript
-from sync.writers import speaker_colour, timecode
+from sync.writers import speaker_colour, timecode, to_vtt, voice_name
 
 _NAMED_BY = {
     "cast": "matched to a cast photo",
@@ -43,6 +45,9 @@ class ReportAssets:
     """JPEG of the source at ``still_seconds`` (inlined)."""
     after: bytes | None = None
     """JPEG of the master at ``still_seconds`` (inlined)."""
+    vtt: bytes | None = None
+    """The run's WebVTT file, as written beside the page (inlined as the player's track);
+    without it the page writes the same from the transcript with the default cue rules."""
 
 
 def assets_of_run(folder: Path, manifest: dict) -> ReportAssets:
@@ -63,12 +68,14 @@ def assets_of_run(folder: Path, manifest: dict) -> ReportAssets:
     master = folder / outputs["master"] if "master" in outputs else None
     source = Path((manifest.get("source") or {}).get("path") or "")
     has_source = (manifest.get("source") or {}).get("kind") == "file" and source.is_file()
+    vtt = folder / outputs["vtt"] if "vtt" in outputs else None
     return ReportAssets(
         access=access if access and (folder / access).exists() else None,
         thumbnails=thumbnails,
         still_seconds=seconds,
         before=still_at(source, seconds) if has_source else None,
         after=still_at(master, seconds) if master is not None and master.exists() else None,
+        vtt=vtt.read_bytes() if vtt is not None and vtt.is_file() else None,
     )
 
 
@@ -106,7 +113,6 @@ dt{color:var(--dim)}
 
 _SCRIPT = """
 (function(){
-const cues = JSON.parse(document.getElementById('cues').textContent);
 const video = document.getElementById('video');
 function seek(t){ if(!video) return; video.currentTime = t + 0.01; video.play().catch(()=>{}); }
 const onlyLow = document.getElementById('only-low');
@@ -115,39 +121,60 @@ if(onlyLow) onlyLow.addEventListener('change', () => {
 });
 document.querySelectorAll('[data-start]').forEach(el => el.addEventListener('click',
   () => seek(parseFloat(el.dataset.start))));
-if(video && window.VTTCue){
-  const track = video.addTextTrack('subtitles', 'Dialogue', document.documentElement.lang);
-  for(const c of cues){
-    const cue = new VTTCue(c.start, c.end, c.text);
-    track.addCue(cue);
+if(!video) return;
+video.addEventListener('loadedmetadata', () => {
+  video.dataset.duration = video.duration.toFixed(2);
+});
+const subtitles = document.getElementById('subtitles');
+function loaded(){ video.dataset.cues = String(subtitles.track.cues.length); }
+if(subtitles.readyState === 2) loaded(); else subtitles.addEventListener('load', loaded);
+// rows are the transcript's lines (a cue may hold part of one, or two): their own times
+const rows = Array.from(document.querySelectorAll('tr.line'));
+video.addEventListener('timeupdate', () => {
+  const t = video.currentTime;
+  for(const r of rows){
+    const on = t >= parseFloat(r.dataset.start) && t < parseFloat(r.dataset.end);
+    r.classList.toggle('now', on);
   }
-  track.mode = 'showing';
-  video.dataset.cues = String(track.cues.length);
-  video.addEventListener('loadedmetadata', () => {
-    video.dataset.duration = video.duration.toFixed(2);
-  });
-  const rows = Array.from(document.querySelectorAll('tr.line'));
-  video.addEventListener('timeupdate', () => {
-    const t = video.currentTime;
-    for(const r of rows){
-      const on = t >= parseFloat(r.dataset.start) && t < parseFloat(r.dataset.end);
-      r.classList.toggle('now', on);
-    }
-  });
-}
+});
 })();
 """
 
 
-def _vtt_text(text: str) -> str:
-    """A cue's text as WebVTT cue text: markup characters as entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _css_string(text: str) -> str:
+    """A double-quoted CSS string holding ``text``: every character but letters, digits,
+    space, ``_`` and ``-`` as a hex escape, so nothing can end the string, the rule or the
+    ``<style>`` element."""
+    safe = (
+        ch if ch.isascii() and (ch.isalnum() or ch in " _-") else f"\\{ord(ch):x} " for ch in text
+    )
+    return '"' + "".join(safe) + '"'
 
 
-def _json_script(data) -> str:
-    """JSON safe inside a <script> element (no ``</script>``, no ``<!--``)."""
-    text = json.dumps(data, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def _cue_colours(transcript: Transcript, colours: dict[str, str]) -> str:
+    """CSS giving each voice of the track its lane's colour (the VTT's ``<v Name>``)."""
+    rules = []
+    for speaker in transcript.speakers:
+        voice = voice_name(transcript, speaker.id)
+        if voice:
+            rules.append(
+                f"#video::cue(v[voice={_css_string(voice)}]){{color:{colours[speaker.id]}}}"
+            )
+    return "".join(rules)
+
+
+def _track(transcript: Transcript, assets: ReportAssets) -> str:
+    """The subtitle track: the run's VTT (or the same written here) as a data URL, since
+    Chromium refuses a track file beside a page opened from disk as cross-origin."""
+    vtt = assets.vtt
+    if vtt is None:
+        vtt = to_vtt(build_cues(transcript.lines), transcript).encode("utf-8")
+    data = base64.b64encode(vtt).decode("ascii")
+    lang = escape(transcript.language or "und")
+    return (
+        f'<track id="subtitles" kind="subtitles" default srclang="{lang}" '
+        f'label="Dialogue ({lang})" src="data:text/vtt;base64,{data}">'
+    )
 
 
 def _figure_rows(transcript: Transcript, manifest: dict) -> list[tuple[str, str]]:
@@ -386,19 +413,6 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
     """The page as a string; every text from the film or the user is escaped."""
     assets = assets or ReportAssets()
     colours = {s.id: speaker_colour(i) for i, s in enumerate(transcript.speakers)}
-    cues = [
-        {
-            "start": line.start,
-            "end": line.end,
-            "text": (
-                f"<v {_vtt_text(transcript.speaker_name(line.speaker) or '')}>"
-                if line.speaker
-                else ""
-            )
-            + _vtt_text(line.text),
-        }
-        for line in transcript.lines
-    ]
     if assets.access:
         poster = (
             f' poster="data:image/jpeg;base64,{base64.b64encode(assets.after).decode("ascii")}"'
@@ -407,7 +421,7 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
         )
         player = (
             f'<video id="video" controls preload="metadata"{poster} '
-            f'src="{escape(assets.access)}"></video>'
+            f'src="{escape(assets.access)}">{_track(transcript, assets)}</video>'
         )
     else:
         player = '<p class="dim">No access copy was written.</p>'
@@ -416,7 +430,8 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
     return (
         f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{title}: reelscribe review</title><style>{_STYLE}</style></head><body>"
+        f"<title>{title}: reelscribe review</title>"
+        f"<style>{_STYLE}{_cue_colours(transcript, colours)}</style></head><body>"
         f'<h1>{title}</h1><p class="dim">reelscribe review page. Click a line or a bar '
         "to play from there.</p>"
         f'<section id="player"><h2>Player</h2>{player}</section>'
@@ -429,6 +444,5 @@ def render(transcript: Transcript, manifest: dict, assets: ReportAssets | None =
         "</section>"
         f'<section id="figures"><h2>Run</h2><dl>{_dl(_figure_rows(transcript, manifest))}'
         "</dl></section>"
-        f'<script type="application/json" id="cues">{_json_script(cues)}</script>'
         f"<script>{_SCRIPT}</script></body></html>\n"
     )

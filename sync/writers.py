@@ -107,12 +107,19 @@ def to_vtt(cues: Sequence[Cue], transcript: Transcript) -> str:
     return "\n".join(blocks)
 
 
+def voice_name(transcript: Transcript, speaker: str | None) -> str:
+    """The speaker's voice in ``<v …>`` tags, as a WebVTT reader takes it (entities decoded):
+    what a ``::cue(v[voice=…])`` rule names. Runs of spaces are one and none are at the
+    ends: the standard says to collapse them and Chromium keeps them, so none are left."""
+    return " ".join(_plain(transcript.speaker_name(speaker) or "").split())
+
+
 def _voice(transcript: Transcript, speaker: str | None) -> str:
-    name = transcript.speaker_name(speaker)
+    name = voice_name(transcript, speaker)
     if not name:
         return ""
     # a voice annotation ends at ">": escaped, as every other piece of film or user text
-    return f"<v {html.escape(_plain(name), quote=False)}>"
+    return f"<v {html.escape(name, quote=False)}>"
 
 
 # ASS has no escape for braces or backslashes: "{" would open an override block (hiding the

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -302,6 +304,9 @@ def test_rename_relabels_every_format_and_swaps_the_master_streams_by_copy(edite
     # the re-rendered page keeps its player, the face and the stills (poster, before, after)
     assert 'src="face_1.access.mp4"' in page and 'src="face_1.S1.jpg"' in page
     assert page.count("data:image/jpeg;base64,") == 3
+    # and its player's subtitle track is the VTT just written, byte for byte
+    track = re.search(r'<track [^>]* src="data:text/vtt;base64,([A-Za-z0-9+/=]*)">', page)
+    assert base64.b64decode(track.group(1)) == (edited_run / "face_1.en.vtt").read_bytes()
     if said:  # this clip: one of its two lines goes to the face (docs/benchmarks.md)
         assert "BEN <THE HERO>: " in srt and "S1:" not in srt
         assert "<v Ben &lt;the hero&gt;>" in vtt

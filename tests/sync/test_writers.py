@@ -7,7 +7,7 @@ import pysubs2
 from speech.types import Word
 from sync.cues import build_cues
 from sync.transcript import Line, Speaker, Transcript
-from sync.writers import to_ass, to_srt, to_vtt
+from sync.writers import to_ass, to_srt, to_vtt, voice_name
 
 
 def transcript_with(lines, speakers=()):
@@ -50,6 +50,18 @@ def test_vtt_has_voice_tags_and_escapes_markup():
     assert cue_line == "<v Ben &lt;the hero&gt;>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"
     parsed = pysubs2.SSAFile.from_string(text, format_="vtt")
     assert len(parsed) == 1 and parsed[0].start == 1000
+
+
+def test_a_vtt_voice_has_single_spaces_and_none_at_its_ends():
+    # the standard collapses an annotation's spaces, Chromium keeps them: with none left to
+    # collapse, both read the voice the review page's ::cue(v[voice]) colour rule names
+    lines = (one_line("Hello there.", 1.0, "S1"), one_line("Hi.", 4.0, "S2"))
+    speakers = (Speaker("S1", "  Ben \t  the   Hero "), Speaker("S2", "   "))
+    transcript = transcript_with(lines, speakers)
+    text = to_vtt(build_cues(lines), transcript)
+    assert "\n<v Ben the Hero>Hello there.\n" in text
+    assert "\nHi.\n" in text and "<v  " not in text  # a name of spaces is no voice
+    assert voice_name(transcript, "S1") == "Ben the Hero" and voice_name(transcript, "S2") == ""
 
 
 def test_ass_has_one_style_per_character():
