@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -76,5 +78,8 @@ def test_make_demo_names_every_speaker_and_records_the_restoration(tmp_path):
     assert sound["hum"]["mains_hz"] == 50.0
     assert sound["clicks"]["clicks_repaired"] > 0
     page = (out / "sample.report.html").read_text()
+    track = re.search(r'<track id="subtitles"[^>]* src="data:text/vtt;base64,([^"]+)"', page)
+    vtt = base64.b64decode(track.group(1))
+    assert vtt == (out / "sample.en.vtt").read_bytes()  # the lines play under the picture
     for name in script.CHARACTERS:
-        assert name in page
+        assert f"<v {name}>".encode() in vtt and f'voice="{name}"' in page
