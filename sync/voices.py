@@ -53,10 +53,12 @@ class Profiles:
 
     vectors: dict[str, np.ndarray]
 
-    def match(
+    def nearest(
         self, vector: np.ndarray, options: VoiceOptions, exclude: frozenset[str] = frozenset()
-    ) -> tuple[str, float] | None:
-        """The character whose voice ``vector`` is, and the confidence; None if unsure."""
+    ) -> tuple[str, float, float] | None:
+        """The nearest character to ``vector``, its cosine, and its margin: how much nearer
+        it is than the next (than ``min_similarity`` when it is the only candidate); None
+        when no character is a candidate."""
         scored = sorted(
             ((float(np.dot(vector, v)), c) for c, v in self.vectors.items() if c not in exclude),
             reverse=True,
@@ -65,11 +67,24 @@ class Profiles:
             return None
         best, character = scored[0]
         runner = scored[1][0] if len(scored) > 1 else options.min_similarity
-        margin = best - runner
+        return character, best, best - runner
+
+    def match(
+        self, vector: np.ndarray, options: VoiceOptions, exclude: frozenset[str] = frozenset()
+    ) -> tuple[str, float] | None:
+        """The character whose voice ``vector`` is, and the confidence; None if unsure."""
+        found = self.nearest(vector, options, exclude)
+        if found is None:
+            return None
+        character, best, margin = found
         if best < options.min_similarity or margin < options.min_margin:
             return None
-        a, b = VOICE_CALIBRATION
-        return character, round(1 / (1 + math.exp(-(a * margin + b))), 3)
+        return character, voice_confidence(margin)
+
+
+def voice_confidence(margin: float) -> float:
+    a, b = VOICE_CALIBRATION
+    return round(1 / (1 + math.exp(-(a * margin + b))), 3)
 
 
 def build_profiles(lines: Sequence[Line], embed, options: VoiceOptions) -> Profiles:
@@ -125,10 +140,19 @@ def attribute_by_voice(
     from speech.voice import load_voice_model, read_span
 
     model = load_voice_model(options.device)
+    return give_by_voice(
+        lines, faces, lambda ln: model.embed(read_span(wav, ln.start, ln.end)), options, floor
+    )
 
-    def embed(line: Line):
-        return model.embed(read_span(wav, line.start, line.end))
 
+def give_by_voice(
+    lines: Sequence[Line],
+    faces: FaceResult | None,
+    embed,
+    options: VoiceOptions = VoiceOptions(),
+    floor: float = 0.0,
+) -> tuple[Line, ...]:
+    """attribute_by_voice with the voice read by ``embed(line) -> unit vector | None``."""
     profiles = build_profiles(lines, embed, options)
     if not profiles.vectors:
         return tuple(lines)
