@@ -79,13 +79,15 @@ def campplus(audio: np.ndarray) -> np.ndarray:
     return vector if vector is not None else np.zeros(192)
 
 
-def decisions(clips: list[np.ndarray], speakers: np.ndarray) -> list[tuple[str, float | None]]:
-    """Each turn by sync.voices' rule against profiles made from the other turns:
-    ("right" | "none" | "wrong", confidence)."""
+def decisions(
+    clips: list[np.ndarray], speakers: np.ndarray, options=None
+) -> list[tuple[str, float | None]]:
+    """Each turn by sync.voices' rule (``options``, VoiceOptions' defaults when None)
+    against profiles made from the other turns: ("right" | "none" | "wrong", confidence)."""
     from speech.voice import load_voice_model
     from sync.voices import Profiles, VoiceOptions
 
-    model, options = load_voice_model(), VoiceOptions()
+    model, options = load_voice_model(), options or VoiceOptions()
     vectors = [model.embed(c) for c in clips]
     out = []
     for i, vector in enumerate(vectors):

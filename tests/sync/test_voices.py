@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sync.transcript import Line
-from sync.voices import Profiles, VoiceOptions, attribute_by_voice
+from sync.voices import Profiles, VoiceOptions, attribute_by_voice, give_by_voice, voice_confidence
 
 CALL = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "diarization"
 
@@ -32,6 +32,32 @@ def test_profiles_decide_only_when_one_voice_is_clearly_nearer():
     assert profiles.match(between, options) is None  # equally near both: nobody
     assert profiles.match(np.eye(3)[2], options) is None  # near neither
     assert profiles.match(a, options, exclude=frozenset({"S1"})) is None  # seen, silent
+
+
+def test_only_sure_long_lines_build_voices_and_only_null_lines_are_given():
+    e = np.eye(4)
+    options = VoiceOptions()
+    sure, unsure = options.profile_confidence + 0.1, options.profile_confidence - 0.1
+    voices = {0: e[0], 3: e[1], 6: e[0], 9: e[0], 12: e[1], 13: e[2], 16: e[1]}
+
+    def line(start, length, speaker=None, confidence=None):
+        evidence = "lips" if speaker else None
+        return Line(start, start + length, "x", (), speaker, evidence, confidence)
+
+    lines = [
+        line(0, 2, "S1", sure),
+        line(3, 2, "S2", sure),
+        line(6, 2, "S3", unsure),  # S1's voice: had it made S3's, the line at 9 would tie
+        line(9, 2),  # S1's voice, off screen
+        line(12, options.min_seconds / 2),  # S2's voice, too short to judge
+        line(13, 2),  # nobody's voice
+        line(16, 2, "S1", unsure),  # S2's voice, but the lips' line is left alone
+    ]
+    out = give_by_voice(lines, None, lambda ln: voices[int(ln.start)], options)
+    assert out[3].speaker == "S1" and out[3].evidence == "voice"
+    assert out[3].confidence == voice_confidence(1.0)  # cosine 1 against 0 for S2
+    assert [ln.speaker for ln in out[4:6]] == [None, None]
+    assert out[:3] == tuple(lines[:3]) and out[6] == lines[6]
 
 
 @pytest.mark.slow
