@@ -188,28 +188,19 @@ def table(title: str, tally) -> None:
         "| other wrong (lips) | other wrong (voice) | null | unheard |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for shot in OFF_SCREEN:
-        for version in ("clean", "aged"):
-            row = tally.get(f"{shot}.{version}", {})
-            cells = [row.get(k, 0) for k in OFF_COLUMNS]
-            print(
-                f"| {shot} {version} | {row.get('turns', 0)} | "
-                + " | ".join(map(str, cells))
-                + f" | {row.get('unheard', 0)} |"
-            )
+    _rows(tally, OFF_SCREEN, (*OFF_COLUMNS, "unheard"))
     print("\n| shot | turns | right (lips) | right (lips + voice) | filled right | filled wrong |")
     print("|---|---|---|---|---|---|")
-    for shot in bench.SHOTS:
-        if shot in OFF_SCREEN:
-            continue
+    _rows(tally, [shot for shot in bench.SHOTS if shot not in OFF_SCREEN], ON_COLUMNS)
+
+
+def _rows(tally, shots, columns) -> None:
+    """One table row per shot and version: its turns, then each column's count."""
+    for shot in shots:
         for version in ("clean", "aged"):
             row = tally.get(f"{shot}.{version}", {})
-            cells = [row.get(k, 0) for k in ON_COLUMNS]
-            print(
-                f"| {shot} {version} | {row.get('turns', 0)} | "
-                + " | ".join(map(str, cells))
-                + " |"
-            )
+            cells = [row.get("turns", 0), *(row.get(k, 0) for k in columns)]
+            print(f"| {shot} {version} | " + " | ".join(map(str, cells)) + " |")
 
 
 def summary(tally, decisions) -> str:
