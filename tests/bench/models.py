@@ -43,7 +43,7 @@ MODELS = {
 }
 
 
-def film_set(tmp: Path) -> list[tuple[Path, str]]:
+def film_set() -> list[tuple[Path, str]]:
     folder = MEDIA / "speech" / "notld_1968"
     return [
         (wav, wav.with_suffix(".asr_ref.txt").read_text())
@@ -61,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         sets = corpora(tmp)
-        sets["Night of the Living Dead, 1968 (6; machine references)"] = film_set(tmp)
+        sets["Night of the Living Dead, 1968 (6; machine references)"] = film_set()
         multilingual = to_wav(MEDIA / "speech" / "multilingual.mp3", tmp / "multilingual.wav")
         every = [path for items in sets.values() for path, _ in items] + [multilingual]
         seconds = {path: sf.info(str(path)).duration for path in every}
