@@ -186,8 +186,9 @@ class FaceAnalyser:
         self._speaking.close(track.id)
         scores = self._speaking.scores(track.id)
         if scores is not None and len(scores) != len(track.times):
-            log.warning("track %d: %d speaking scores for %d faces", track.id, len(scores),
-                        len(track.times))
+            log.warning(
+                "track %d: %d speaking scores for %d faces", track.id, len(scores), len(track.times)
+            )
             scores = None
         return replace(track, speaking=scores)
 
