@@ -33,6 +33,7 @@ from local import tests_module  # noqa: E402  (tests/bench, the script's own fol
 films = tests_module("films")
 CACHE = Path("/tmp/films-cache")
 
+from faces.stage import FaceOptions  # noqa: E402
 from sync.attribute import AttributionOptions, attribute, speech_envelope  # noqa: E402
 from sync.pipeline import Pipeline, RunOptions  # noqa: E402
 
@@ -55,7 +56,8 @@ class _BenchPipeline(Pipeline):
     """``reelscribe run``'s Pipeline, keeping what attribution reads."""
 
     def __init__(self) -> None:
-        super().__init__(RunOptions(access=None, voice=None))
+        # The model runs (its inputs are what is kept), though the default runs none.
+        super().__init__(RunOptions(access=None, voice=None, faces=FaceOptions(speaking="ava")))
         self.captured: dict = {}
 
     def _face_analyser(self, source):
