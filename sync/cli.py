@@ -159,7 +159,8 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
         "--voice",
         action="store_true",
         help="give lines nobody is seen saying, by voice, to the character who sounds like "
-        "them where that is clear (evidence 'voice'; experimental, off by default)",
+        "them where that is clear, and lines the lips were unsure of to another character "
+        "whose voice they clearly are (evidence 'voice'; experimental, off by default)",
     )
     parser.add_argument(
         "--av-offset",

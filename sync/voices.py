@@ -8,6 +8,12 @@ move) then goes to the character whose profile its voice is nearest, with ``evid
 ``min_margin``); otherwise it stays with nobody. A character seen during the line whose
 face the model finds silent is not a candidate: the listener in a reaction shot is on
 screen, so the line is not theirs.
+
+The lips are heard again where they were unsure (``recheck_below``): a line they gave with
+less confidence whose voice is surely another character's (the same thresholds, against
+profiles that leave the line itself out) goes to that character by voice. In a reaction
+shot the listener's moving mouth can win the lips' vote for a line said off screen; the
+voice is the off-screen speaker's.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +52,15 @@ class VoiceOptions:
     cosines run higher than a film's different lines would; the call is the real check."""
     min_seconds: float = 0.8
     """Shorter lines are not judged by voice (too little of it)."""
+    recheck_below: float | None = 1.0
+    """A line the lips gave under this confidence goes to another character when its voice
+    is surely theirs; None: the lips' lines are left as they are."""
+    surer_than_lips: bool = True
+    """A lips line goes to another voice only when the voice is surer than the lips were
+    (its confidence above theirs)."""
+    clean_profiles: bool = True
+    """A line the lips gave surely enough to build a voice, whose voice is surely another
+    character's, is left out of its character's profile (build_profiles)."""
     device: str = "cpu"
 
 
@@ -63,6 +78,25 @@ class Profiles:
     """Each character's voice: a unit vector."""
 
     vectors: dict[str, np.ndarray]
+    members: dict[int, tuple[str, np.ndarray]] = field(default_factory=dict)
+    """The lines (by index) whose voices make a profile: their character and embedding."""
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each profile's sum of its members' embeddings, to take one out again."""
+
+    def leaving_out(self, index: int) -> Profiles:
+        """The profiles as they would be without line ``index``'s own voice: a line heard
+        again is judged against the others' lines, not against itself."""
+        if index not in self.members:
+            return self
+        character, vector = self.members[index]
+        rest = self.sums[character] - vector
+        vectors = dict(self.vectors)
+        norm = float(np.linalg.norm(rest))
+        if sum(c == character for c, _ in self.members.values()) == 1 or norm < 1e-9:
+            del vectors[character]
+        else:
+            vectors[character] = rest / norm
+        return Profiles(vectors)
 
     def nearest(
         self, vector: np.ndarray, options: VoiceOptions, exclude: frozenset[str] = frozenset()
@@ -99,24 +133,47 @@ def voice_confidence(margin: float) -> float:
 
 
 def build_profiles(lines: Sequence[Line], embed, options: VoiceOptions) -> Profiles:
-    """``embed(line) -> unit vector | None``; the lips' surest lines of each character."""
-    sure: dict[str, list[Line]] = {}
-    for line in lines:
+    """``embed(line) -> unit vector | None``; the lips' surest lines of each character,
+    less those whose voice is surely another character's (heard against the others'
+    lines, as a reheard line is): a line the lips gave the wrong face would otherwise
+    lend its speaker's voice to the listener."""
+    sure: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
         if (
             line.evidence == "lips"
             and line.confidence is not None
             and line.confidence >= options.profile_confidence
             and line.end - line.start >= options.min_seconds
         ):
-            sure.setdefault(line.speaker, []).append(line)
-    vectors = {}
+            sure.setdefault(line.speaker, []).append(index)
+    members = {}
     for character, own in sure.items():
-        own = sorted(own, key=lambda ln: ln.confidence, reverse=True)[: options.profile_lines]
-        found = [v for v in (embed(ln) for ln in own) if v is not None]
-        if found:
-            mean = np.mean(found, axis=0)
-            vectors[character] = mean / np.linalg.norm(mean)
-    return Profiles(vectors)
+        own = sorted(own, key=lambda i: lines[i].confidence, reverse=True)[: options.profile_lines]
+        for index in own:
+            vector = embed(lines[index])
+            if vector is not None:
+                members[index] = (character, vector)
+    profiles = _profiles(members)
+    # A line let go changes the profiles the others are heard against: hear them again.
+    for _ in range(3 if options.clean_profiles else 0):
+        kept = {}
+        for index, (character, vector) in members.items():
+            found = profiles.leaving_out(index).match(vector, options)
+            if found is None or found[0] == character:
+                kept[index] = (character, vector)
+        if len(kept) == len(members):
+            break
+        log.debug("voice: %d profile lines sound like another character", len(members) - len(kept))
+        members, profiles = kept, _profiles(kept)
+    return profiles
+
+
+def _profiles(members: dict[int, tuple[str, np.ndarray]]) -> Profiles:
+    sums: dict[str, np.ndarray] = {}
+    for character, vector in members.values():
+        sums[character] = sums.get(character, 0) + vector
+    vectors = {c: v / np.linalg.norm(v) for c, v in sums.items() if np.linalg.norm(v) > 1e-9}
+    return Profiles(vectors, members, sums)
 
 
 def silent_on_screen(
@@ -143,17 +200,24 @@ def attribute_by_voice(
     options: VoiceOptions = VoiceOptions(),
     floor: float = 0.0,
 ) -> tuple[Line, ...]:
-    """``lines`` with those left to nobody given by voice where it is sure."""
-    if not any(ln.speaker is None for ln in lines) or not any(
+    """``lines`` with those left to nobody given by voice where it is sure, and those the
+    lips were unsure of given to another character whose voice they surely are."""
+    if not any(ln.speaker is None or _unsure(ln, options) for ln in lines) or not any(
         ln.evidence == "lips" for ln in lines
     ):
         return tuple(lines)
     from speech.voice import load_voice_model, read_span
 
     model = load_voice_model(options.device)
-    return give_by_voice(
-        lines, faces, lambda ln: model.embed(read_span(wav, ln.start, ln.end)), options, floor
-    )
+    heard: dict[tuple[float, float], np.ndarray | None] = {}
+
+    def embed(line: Line) -> np.ndarray | None:
+        """Each line's voice once (a profile's line may be heard again)."""
+        if (line.start, line.end) not in heard:
+            heard[line.start, line.end] = model.embed(read_span(wav, line.start, line.end))
+        return heard[line.start, line.end]
+
+    return give_by_voice(lines, faces, embed, options, floor)
 
 
 def give_by_voice(
@@ -167,16 +231,49 @@ def give_by_voice(
     profiles = build_profiles(lines, embed, options)
     if not profiles.vectors:
         return tuple(lines)
-    out, given = [], 0
-    for line in lines:
-        if line.speaker is None and line.end - line.start >= options.min_seconds:
-            vector = embed(line)
-            exclude = silent_on_screen(faces, line.start, line.end, floor)
-            found = profiles.match(vector, options, exclude) if vector is not None else None
-            if found is not None:
-                character, confidence = found
-                line = replace(line, speaker=character, evidence="voice", confidence=confidence)
-                given += 1
+    out, given, overruled = [], 0, 0
+    for index, line in enumerate(lines):
+        found = None
+        if line.end - line.start >= options.min_seconds:
+            if line.speaker is None:
+                found = _heard(line, embed, profiles, faces, floor, options)
+                given += found is not None
+            elif _unsure(line, options):
+                found = _heard(line, embed, profiles.leaving_out(index), faces, floor, options)
+                if found is not None and (
+                    found[0] == line.speaker  # the voice agrees: the line stays the lips'
+                    or (options.surer_than_lips and found[1] <= line.confidence)
+                ):
+                    found = None
+                overruled += found is not None
+        if found is not None:
+            character, confidence = found
+            line = replace(line, speaker=character, evidence="voice", confidence=confidence)
         out.append(line)
-    log.info("voice: %d of %d unattributed lines given by voice", given, len(lines))
+    log.info(
+        "voice: %d of %d unattributed lines given by voice, %d of the lips' unsure lines "
+        "given to another voice",
+        given,
+        sum(ln.speaker is None for ln in lines),
+        overruled,
+    )
     return tuple(out)
+
+
+def _unsure(line: Line, options: VoiceOptions) -> bool:
+    """A line the lips gave with less confidence than ``recheck_below``."""
+    return (
+        line.evidence == "lips"
+        and options.recheck_below is not None
+        and line.confidence is not None
+        and line.confidence < options.recheck_below
+    )
+
+
+def _heard(line: Line, embed, profiles: Profiles, faces, floor: float, options: VoiceOptions):
+    """The character whose voice ``line`` surely is, and the confidence; None if unsure.
+    Characters seen silent during the line are not candidates."""
+    vector = embed(line)
+    if vector is None:
+        return None
+    return profiles.match(vector, options, silent_on_screen(faces, line.start, line.end, floor))

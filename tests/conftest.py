@@ -326,6 +326,12 @@ postgres_db = _pgserver.postgres_db  # a fresh database on it, per test
 
 
 @pytest.fixture(scope="session")
+def film_scenes():
+    """tests/films.py: film-like scenes composed from real clips, with their turns."""
+    return _films
+
+
+@pytest.fixture(scope="session")
 def corpus():
     """tests/corpus.py: transcripts from the real media's ground truth, ``write_run()``."""
     return _corpus

@@ -165,22 +165,47 @@ def _layout(shot: str, seen: tuple[str, ...], people: dict, i: int, speaker: str
     return canvas
 
 
-def compose(path: Path, cast: tuple[str, str, str], aged: bool = False, seed: int = 0):
+def halves(p: Person) -> tuple[Person, Person]:
+    """A person's clip cut in two at its quietest 80 ms in the middle third: two different
+    stretches of one voice (a profile from one, a line judged from the other)."""
+    n = len(p.frames)
+    step = RATE // FPS * 2  # two frames
+    first, last = n // 3 // 2, 2 * n // 3 // 2
+    loudness = [float(np.mean(p.sound[k * step : (k + 1) * step] ** 2)) for k in range(first, last)]
+    cut = 2 * (first + int(np.argmin(loudness)))
+    split = cut * RATE // FPS
+    return (
+        Person(f"{p.name}:1", p.frames[:cut], p.sound[:split]),
+        Person(f"{p.name}:2", p.frames[cut:], p.sound[split:]),
+    )
+
+
+def compose(
+    path: Path,
+    cast: tuple[str, ...],
+    aged: bool = False,
+    seed: int = 0,
+    turns_of: list[tuple[str, str, tuple[str, ...]]] | None = None,
+):
     """Write one scene of ``cast`` (three people's names) to ``path`` (FFV1 + FLAC in
-    Matroska) and return its turns."""
+    Matroska) and return its turns: ``scene_turns``, or ``turns_of`` ((speaker, shot,
+    seen) each; a speaker "NAME:1" or "NAME:2" says only that half of NAME's clip)."""
     people = {n: person(n) for n in cast}
-    a, b, c = cast
+    for name in cast:
+        people[f"{name}:1"], people[f"{name}:2"] = halves(people[name])
     rng = np.random.default_rng(seed)
     frames, sound, turns = [], [], []
     t = 0
-    for speaker, shot, seen in scene_turns(a, b, c):
+    for who, shot, seen in turns_of or scene_turns(*cast):
+        speaker = who.split(":")[0]
         gap = int(GAP_S * FPS)
         frames += [_layout(shot, seen, people, 0, speaker)] * gap
         sound.append(np.zeros(int(GAP_S * RATE), np.float32))
         t += gap
-        voice = people[speaker]
+        voice = people[who]
         count = len(voice.frames)
-        frames += [_layout(shot, seen, people, i, speaker) for i in range(count)]
+        shown = {**people, speaker: voice}  # the speaker's face says what is heard
+        frames += [_layout(shot, seen, shown, i, speaker) for i in range(count)]
         sound.append(voice.sound[: int(count / FPS * RATE)])
         sound.append(np.zeros(int(count / FPS * RATE) - len(sound[-1]), np.float32))
         turns.append(Turn(t / FPS, (t + count) / FPS, speaker, shot, seen))

@@ -12,8 +12,10 @@ Off-screen turns (reaction, still: the listener on screen, the speaker off it): 
 voice to their speaker, partly (the rest null), to the visible listener (by the lips or
 by voice), to another wrong character, left null. On-screen turns: the lines the lips
 left null that voice filled, rightly or wrongly, and the turns right before and after.
+Lines the lips gave that voice gave to another character (``recheck_below``): from wrong
+to right, from right to wrong, from wrong to another wrong.
 
-    PYTHONPATH=. python tests/bench/films_voice.py [--sweep]
+    PYTHONPATH=. python tests/bench/films_voice.py [--sweep] [--sweep-recheck]
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ from sync.voices import (  # noqa: E402
 )
 
 OFF_SCREEN = ("reaction", "still")
-BEFORE = VoiceOptions(min_similarity=0.45, min_margin=0.08, profile_confidence=0.8)
+BEFORE = VoiceOptions(
+    min_similarity=0.45, min_margin=0.08, profile_confidence=0.8, recheck_below=None
+)
 """VoiceOptions' defaults before the tuning on these films (set by hand, pyannote call)."""
+NULL_ONLY = dataclasses.replace(VoiceOptions(), recheck_below=None)
+"""The tuned thresholds, voice judging only the lines the lips left null (as before the
+lips' unsure lines were heard again)."""
 RATE = 16000  # the speech sound's rate in the cache (that of the wav attribution reads)
 
 
@@ -145,17 +152,23 @@ def evaluate(prepared: list[Film], options: VoiceOptions):
             else:
                 row[kind] += 1
         profiles = build_profiles(film.lines, film.embed, options)
-        for line in out:
+        for index, (lips, line) in enumerate(zip(film.lines, out, strict=True)):
             turn = _turn_of(line, film.turns) if line.evidence == "voice" else None
             if turn is None:
                 continue
             exclude = silent_on_screen(film.faces, line.start, line.end, 0.0)
-            _, _, margin = profiles.nearest(film.embed(line), options, exclude)
+            heard = profiles if lips.speaker is None else profiles.leaving_out(index)
+            _, _, margin = heard.nearest(film.embed(line), options, exclude)
             right = film.names.get(line.speaker) == turn.speaker
-            if turn.on_screen:
-                tally[f"{turn.shot}.{'aged' if film.aged else 'clean'}"][
-                    "filled right" if right else "filled wrong"
+            row = tally[f"{turn.shot}.{'aged' if film.aged else 'clean'}"]
+            if lips.speaker is not None:
+                was = film.names.get(lips.speaker) == turn.speaker
+                row[
+                    "overruled "
+                    + ("wrong to right" if right else "right to wrong" if was else "wrong to wrong")
                 ] += 1
+            elif turn.on_screen:
+                row["filled right" if right else "filled wrong"] += 1
             decisions.append((margin, line.confidence, right, turn.shot))
     return tally, decisions
 
@@ -216,8 +229,18 @@ def summary(tally, decisions) -> str:
         f"{c.get('off wrong voice', 0)} other wrong (lips + voice), "
         f"{c.get('off none', 0)} null; on screen: {c.get('on lips right', 0)} -> "
         f"{c.get('on after right', 0)} right, filled {c.get('on filled right', 0)} right / "
-        f"{c.get('on filled wrong', 0)} wrong; voice lines {sum(r for *_, r, _ in decisions)}"
+        f"{c.get('on filled wrong', 0)} wrong; the lips' lines given to another voice: "
+        f"{_overruled(c)}; voice lines {sum(r for *_, r, _ in decisions)}"
         f"/{len(decisions)} right, at confidence >= 0.8: {sum(sure)}/{len(sure)}"
+    )
+
+
+def _overruled(c: dict[str, int]) -> str:
+    """The lips' lines voice gave to another character: wrong to right, right to wrong,
+    wrong to wrong, on and off screen together."""
+    return "/".join(
+        str(c.get(f"on overruled {k}", 0) + c.get(f"off overruled {k}", 0))
+        for k in ("wrong to right", "right to wrong", "wrong to wrong")
     )
 
 
@@ -232,19 +255,29 @@ def candidates(prepared: list[Film], options: VoiceOptions):
     """Every line the lips left null, long enough, against its nearest profile, whatever
     ``min_similarity`` and ``min_margin`` say: (margin, confidence, right, shot). What the
     calibration is fitted on: the lines that pass the thresholds alone were all right on
-    the tuning films, from which no logistic can be fitted."""
+    the tuning films, from which no logistic can be fitted. With ``recheck_below``, also
+    the lips' unsure lines whose nearest profile (leaving the line out) is another
+    character's: the ones voice would take from the lips."""
     out = []
     for film in prepared:
         profiles = build_profiles(film.lines, film.embed, options)
         if not profiles.vectors:
             continue
-        for line in film.lines:
-            if line.speaker is not None or line.end - line.start < options.min_seconds:
+        for index, line in enumerate(film.lines):
+            unsure = (
+                line.evidence == "lips"
+                and options.recheck_below is not None
+                and line.confidence < options.recheck_below
+            )
+            if (line.speaker is not None and not unsure) or line.end - line.start < (
+                options.min_seconds
+            ):
                 continue
             vector, turn = film.embed(line), _turn_of(line, film.turns)
             exclude = silent_on_screen(film.faces, line.start, line.end, 0.0)
-            found = profiles.nearest(vector, options, exclude) if vector is not None else None
-            if found is None or turn is None:
+            heard = profiles if line.speaker is None else profiles.leaving_out(index)
+            found = heard.nearest(vector, options, exclude) if vector is not None else None
+            if found is None or turn is None or found[0] == line.speaker:
                 continue
             character, _, margin = found
             right = film.names.get(character) == turn.speaker
@@ -291,9 +324,9 @@ GRID = {
 
 
 def sweep(prepared: list[Film], top: int = 25):
-    """Every setting of GRID on ``prepared``, best first by objective(); among equals, the
-    more cautious (the larger margin, then the larger cosine), then the lips' confidence
-    nearest the one before the tuning."""
+    """Every setting of GRID (``recheck_below`` at its default) on ``prepared``, best first
+    by objective(); among equals, the more cautious (the larger margin, then the larger
+    cosine), then the lips' confidence nearest the one before the tuning."""
     rows = []
     default = BEFORE.profile_confidence
     for similarity in GRID["min_similarity"]:
@@ -326,10 +359,48 @@ def sweep(prepared: list[Film], top: int = 25):
     return rows
 
 
+RECHECK = (None, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+
+
+def sweep_recheck(prepared: list[Film]):
+    """``recheck_below`` over RECHECK on ``prepared``, the other constants at their tuned
+    defaults; the same objective, ties to the more cautious (the lower threshold)."""
+    print(
+        "| re-check the lips under | score | voice lines right | wrong | off screen right "
+        "| to listener | null | lips' lines to another: wrong->right / right->wrong / "
+        "wrong->wrong |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    rows = []
+    for below in RECHECK:
+        options = dataclasses.replace(VoiceOptions(), recheck_below=below)
+        tally, decisions = evaluate(prepared, options)
+        right = sum(r for *_, r, _ in decisions)
+        c = totals(tally)
+        listener = c.get("off listener lips", 0) + c.get("off listener voice", 0)
+        rows.append((objective(tally, decisions), -(below or 0), below))
+        print(
+            f"| {below} | {rows[-1][0]} | {right} | {len(decisions) - right} | "
+            f"{c.get('off right', 0)} | {listener} | {c.get('off none', 0)} | {_overruled(c)} |"
+        )
+    best = max(rows)
+    print(f"\nbest on this set: recheck_below = {best[2]} (score {best[0]})")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=bench.CACHE)
     parser.add_argument("--sweep", action="store_true", help="sweep VoiceOptions on tune")
+    parser.add_argument(
+        "--sweep-recheck", action="store_true", help="sweep recheck_below alone on tune"
+    )
+    parser.add_argument("--recheck-below", type=float)
+    parser.add_argument("--no-clean", action="store_true", help="profiles keep every sure line")
+    parser.add_argument(
+        "--any-voice", action="store_true", help="voice overrules the lips however sure they were"
+    )
+    parser.add_argument("--tune-only", action="store_true", help="the tuning films alone")
     parser.add_argument("--min-similarity", type=float)
     parser.add_argument("--min-margin", type=float)
     parser.add_argument("--profile-confidence", type=float)
@@ -337,21 +408,29 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    groups = {g: prepare(g, args.cache) for g in ("tune", "judge")}
+    names = ("tune",) if args.tune_only else ("tune", "judge")
+    groups = {g: prepare(g, args.cache) for g in names}
     for group, prepared in groups.items():
         print(f"{len(prepared)} films of group {group}")
     if args.sweep:
         sweep(groups["tune"])
+    if args.sweep_recheck:
+        sweep_recheck(groups["tune"])
     chosen = {
         k: v
         for k, v in (
             ("min_similarity", args.min_similarity),
             ("min_margin", args.min_margin),
             ("profile_confidence", args.profile_confidence),
+            ("recheck_below", args.recheck_below),
         )
         if v is not None
     }
-    settings = {"before": BEFORE, "default": VoiceOptions()}
+    settings = {"before": BEFORE, "null lines only": NULL_ONLY, "default": VoiceOptions()}
+    if args.no_clean:
+        chosen["clean_profiles"] = False
+    if args.any_voice:
+        chosen["surer_than_lips"] = False
     if chosen:
         settings["chosen"] = dataclasses.replace(VoiceOptions(), **chosen)
     given = {}
@@ -371,8 +450,8 @@ def main() -> None:
         a, b = platt(pool)
         wrong = sum(not r for _, _, r, _ in pool)
         print(
-            f"\n{label}: Platt fit on tune's {len(pool)} null lines against their nearest "
-            f"profile ({wrong} wrong): a = {a:.2f}, b = {b:.2f}"
+            f"\n{label}: Platt fit on tune's {len(pool)} null (and reheard) lines against "
+            f"their nearest profile ({wrong} wrong): a = {a:.2f}, b = {b:.2f}"
         )
         for group in groups:
             every = reliability(candidates(groups[group], options), a, b)
