@@ -8,7 +8,11 @@ speaker and by different speakers (after removing the mean vector), and
 leave-one-out nearest-centroid accuracy. Then the product's own rule
 (sync/voices.py, Profiles.match) on CAM++ (speech/voice.py): each turn judged
 against the two voices made from the other turns, as if the lips had given
-them: right, left to nobody, or wrong, with its confidence.
+them: right, left to nobody, or wrong, with its confidence. Last, give_by_voice on the
+call as the lips might leave it: for every pair of turns, one said off screen (null) and
+one the lips gave the wrong speaker, unsure (0.65: too unsure to build a voice; 0.8: its
+voice joins the wrong profile), the other eleven given rightly at 0.95: the off-screen
+turns given right and wrong, the wrong lips turns put right, the right ones broken.
 """
 
 from __future__ import annotations
@@ -106,6 +110,37 @@ def decisions(
     return out
 
 
+def pairs(vectors: list, speakers: np.ndarray, options) -> dict[str, int]:
+    """give_by_voice over every (off-screen turn, wrong lips turn) pair (the docstring)."""
+    from sync.transcript import Line
+    from sync.voices import give_by_voice
+
+    first, second = sorted(set(speakers))
+    other = {first: second, second: first}
+
+    def given(i: int, who: str, off: int, wrong: int, unsure: float) -> Line:
+        if i == off:
+            return Line(i, i + 1, "x", (), None, None, None)
+        if i == wrong:
+            return Line(i, i + 1, "x", (), other[who], "lips", unsure)
+        return Line(i, i + 1, "x", (), who, "lips", 0.95)
+
+    counts = {"off right": 0, "off wrong": 0, "put right": 0, "kept wrong": 0, "broken": 0}
+    for off in range(len(vectors)):
+        for wrong in range(len(vectors)):
+            for unsure in (0.65, 0.8) if wrong != off else ():
+                lines = [given(i, w, off, wrong, unsure) for i, w in enumerate(speakers)]
+                out = give_by_voice(lines, None, lambda ln: vectors[int(ln.start)], options)
+                for i, (line, who) in enumerate(zip(out, speakers, strict=True)):
+                    if i == off and line.speaker is not None:
+                        counts["off right" if line.speaker == who else "off wrong"] += 1
+                    elif i == wrong:
+                        counts["put right" if line.speaker == who else "kept wrong"] += 1
+                    elif i != off:
+                        counts["broken"] += line.speaker != who
+    return counts
+
+
 def main() -> None:
     import librosa
 
@@ -134,6 +169,21 @@ def main() -> None:
         f"\n{counts['right']} right, {counts['none']} left to nobody, {counts['wrong']} wrong "
         f"({sure_wrong} of them at confidence >= 0.8), of {len(verdicts)} turns"
     )
+    from dataclasses import replace
+
+    from speech.voice import load_voice_model
+    from sync.voices import VoiceOptions
+
+    model = load_voice_model()
+    vectors = [model.embed(c) for c in clips]
+    print(f"\nOne turn off screen, one wrong by the lips ({2 * 13 * 12} cases, 11 x as many sure):")
+    for label, options in (
+        ("null lines only", replace(VoiceOptions(), recheck_below=None)),
+        ("lips heard again, any voice", replace(VoiceOptions(), surer_than_lips=False)),
+        ("lips heard again, profiles not cleaned", replace(VoiceOptions(), clean_profiles=False)),
+        ("default", VoiceOptions()),
+    ):
+        print(f"  {label}: {pairs(vectors, speakers, options)}")
 
 
 if __name__ == "__main__":
