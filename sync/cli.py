@@ -157,10 +157,11 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--voice",
-        action="store_true",
-        help="give lines nobody is seen saying, by voice, to the character who sounds like "
-        "them where that is clear, and lines the lips were unsure of to another character "
-        "whose voice they clearly are (evidence 'voice'; experimental, off by default)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the lips, give lines nobody is seen saying to the character whose voice "
+        "they clearly are, and lines the lips were less sure of than the voice is "
+        "(evidence 'voice'; default: on; --no-voice: the lips alone)",
     )
     parser.add_argument(
         "--av-offset",
@@ -519,10 +520,11 @@ def _options(args: argparse.Namespace):
         from sync.attribute import AttributionOptions
 
         extra["attribution"] = AttributionOptions(av_offset_s=args.av_offset)
-    if faces is not None:
+    extra["voice"] = None  # voices are learnt from the lines the lips give: none without faces
+    if faces is not None and args.voice:
         from sync.voices import VoiceOptions
 
-        extra["voice"] = VoiceOptions(device=faces.device) if args.voice else None
+        extra["voice"] = VoiceOptions(device=faces.device)
     return RunOptions(
         **extra,
         restore=restore,

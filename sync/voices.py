@@ -54,10 +54,13 @@ class VoiceOptions:
     """Shorter lines are not judged by voice (too little of it)."""
     recheck_below: float | None = 1.0
     """A line the lips gave under this confidence goes to another character when its voice
-    is surely theirs; None: the lips' lines are left as they are."""
+    is surely theirs; None: the lips' lines are left as they are. 1.0 (every line) scored
+    best on the tuning people's film dialogues, against none and 0.7-0.95
+    (tests/bench/films_voice.py --sweep-recheck; docs/benchmarks.md)."""
     surer_than_lips: bool = True
     """A lips line goes to another voice only when the voice is surer than the lips were
-    (its confidence above theirs)."""
+    (its confidence above theirs). Without it, on the pyannote call as the lips might
+    leave it, 12 sure, right turns went to the other voice (tests/bench/voice.py)."""
     clean_profiles: bool = True
     """A line the lips gave surely enough to build a voice, whose voice is surely another
     character's, is left out of its character's profile (build_profiles)."""

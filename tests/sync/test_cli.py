@@ -421,3 +421,16 @@ def test_a_print_out_of_sync_gets_its_offset_from_the_command_line(capsys):
         build_parser().parse_args(["run", "film.mp4", "--av-offset", "two frames"])
     assert stopped.value.code == 2
     assert "--av-offset: invalid float value" in capsys.readouterr().err
+
+
+def test_voice_evidence_is_on_unless_asked_off_and_follows_the_device():
+    from sync.cli import _options, build_parser
+
+    def voice(*argv: str):
+        return _options(build_parser().parse_args(list(argv))).voice
+
+    assert voice("run", "film.mp4") is not None and voice("batch", "films", "-o", "o")
+    assert voice("run", "film.mp4", "--no-voice") is None
+    assert voice("run", "film.mp4", "--voice").device == voice("run", "film.mp4").device
+    assert voice("run", "film.mp4", "--device", "cpu").device == "cpu"
+    assert voice("run", "film.mp4", "--no-faces") is None  # no lips, no voices to learn
