@@ -48,16 +48,25 @@ def fbank(samples: np.ndarray) -> np.ndarray:
     return frames - frames.mean(axis=0, keepdims=True)
 
 
+def check_voice_model(weights: Path | None = None) -> None:
+    """The voice model's weights are there (they ship in the package), or one clear line."""
+    weights = WEIGHTS if weights is None else weights
+    if not Path(weights).is_file():
+        raise ModelNotFound(
+            f"voice model {weights}: no such file; reinstall reelscribe, or run with --no-voice"
+        )
+
+
 class VoiceModel:
     """CAM++ loaded once: ``embed(samples)`` for a stretch of 16 kHz sound."""
 
-    def __init__(self, device: str = "cpu", weights: Path = WEIGHTS) -> None:
+    def __init__(self, device: str = "cpu", weights: Path | None = None) -> None:
         import torch
 
         from speech.voicemodel.campplus import CAMPPlus
 
-        if not Path(weights).is_file():
-            raise ModelNotFound(f"voice model {weights}: no such file; reinstall reelscribe")
+        weights = WEIGHTS if weights is None else weights
+        check_voice_model(weights)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)

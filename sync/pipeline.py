@@ -420,12 +420,17 @@ class Pipeline:
         )
 
     def _check_model(self, source: Source) -> None:
-        """A missing speech model fails before any long work (there is none without sound)."""
+        """A missing speech or voice model fails before any long work (there is none
+        without sound)."""
         if source.audio:
             from speech.models import check_model
 
             speech = self.options.speech
             check_model(speech.engine, speech.model, speech.allow_download)
+            if self.options.voice is not None and self.options.faces is not None:
+                from speech.voice import check_voice_model
+
+                check_voice_model()
 
     def _face_analyser(self, source: Source) -> FaceAnalyser | None:
         if self.options.faces is None or source.video is None:
@@ -547,6 +552,8 @@ class Pipeline:
                 "restore": dataclasses.asdict(self.options.restore),
                 "speech": dataclasses.asdict(self.options.speech),
                 "cues": dataclasses.asdict(self.options.cues),
+                "attribution": dataclasses.asdict(self.options.attribution),
+                "voice": dataclasses.asdict(self.options.voice) if self.options.voice else None,
             },
             "models": {
                 "speech": {

@@ -20,6 +20,7 @@ from restore.media import content_hash, iter_frames, open_source
 from speech.options import TranscribeOptions
 from sync.cli import main
 from sync.transcript import Transcript
+from sync.voices import VoiceOptions
 
 CONTRACT_FILES = (
     "master.mkv",
@@ -123,7 +124,9 @@ def test_manifest_and_report(talking_run):
     assert manifest["source"]["sha256"] == content_hash(open_source(film))
     assert manifest["models"]["speech"]["model"] == TranscribeOptions().model
     assert manifest["master"]["frames"] == count_frames(film)
-    assert set(manifest["timings"]) >= {"master", "speech", "mux"}
+    assert set(manifest["timings"]) >= {"master", "speech", "mux", "speakers by voice"}
+    assert manifest["options"]["voice"]["recheck_below"] == VoiceOptions().recheck_below
+    assert manifest["options"]["attribution"]["av_offset_s"] == 0.0
     assert manifest["versions"]["av"]
     report = (out / "face_1.report.html").read_text()
     first = Transcript.load(out / "face_1.transcript.json").lines[0].text
@@ -434,3 +437,17 @@ def test_voice_evidence_is_on_unless_asked_off_and_follows_the_device():
     assert voice("run", "film.mp4", "--voice").device == voice("run", "film.mp4").device
     assert voice("run", "film.mp4", "--device", "cpu").device == "cpu"
     assert voice("run", "film.mp4", "--no-faces") is None  # no lips, no voices to learn
+
+
+def test_a_missing_voice_model_fails_in_one_line_before_any_work(
+    tmp_path, media, monkeypatch, capsys
+):
+    import speech.voice
+
+    monkeypatch.setattr(speech.voice, "WEIGHTS", tmp_path / "gone.pt")
+    out = tmp_path / "out"
+    film = media / "faces" / "talking" / "face_1.mp4"
+    assert main(["run", str(film), "-o", str(out), "--quiet"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "gone.pt" in err and "--no-voice" in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
