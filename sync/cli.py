@@ -159,9 +159,10 @@ def _film_options(parser: argparse.ArgumentParser) -> None:
         "--voice",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="after the lips, give lines nobody is seen saying to the character whose voice "
-        "they clearly are, and lines the lips were less sure of than the voice is "
-        "(evidence 'voice'; default: on; --no-voice: the lips alone)",
+        help="after the lips (so with the face stage only), give lines nobody is seen "
+        "saying to the character whose voice they clearly are, and lines the lips were "
+        "less sure of than the voice is (evidence 'voice'; default: on; --no-voice: the "
+        "lips alone)",
     )
     parser.add_argument(
         "--av-offset",

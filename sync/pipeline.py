@@ -87,7 +87,7 @@ class RunOptions:
     """Voice evidence after the lips (sync/voices.py): lines nobody was seen saying, and
     lines the lips were less sure of than the voice, given to the character whose voice
     they clearly are; None: the lips alone. On by default: on film dialogues of people
-    nothing was tuned on it halved the turns given to a wrong face or to the listener, and
+    nothing was tuned on it cut the turns given to a wrong face or to the listener by a third, and
     on a real call it named no turn wrongly (docs/benchmarks.md)."""
 
 
@@ -107,6 +107,13 @@ class MasterResult:
     restoration: dict
     interlaced: int = 0
     """Frames decoded as two fields: kept as fields (the master says so), not deinterlaced."""
+
+
+def _voice_model(options: VoiceOptions) -> dict:
+    """The voice model as the manifest records it (speech/voice.py)."""
+    from speech.voice import WEIGHTS
+
+    return {"model": "CAM++ (3D-Speaker)", "weights": WEIGHTS.name, "device": options.device}
 
 
 class Pipeline:
@@ -132,7 +139,7 @@ class Pipeline:
     def run(self, path: str | Path, out_dir: str | Path | None = None) -> RunResult:
         """Restore, transcribe, attribute and write every output of the contract."""
         source = self.open(path)
-        self._check_model(source)
+        self._check_model(source, voice=self._hears_voices(source))
         out = _output_folder(Path(out_dir) if out_dir else source.path.parent)
         remove_stale_temporaries(out)
         stem = source.stem
@@ -318,7 +325,7 @@ class Pipeline:
         _refuse_overwriting_input(source, [out_json])
         if not source.audio:
             raise MediaError(source.path, "has no audio stream", "there is nothing to transcribe")
-        self._check_model(source)
+        self._check_model(source, voice=False)  # no faces, no lips, no voices to learn
         remove_stale_temporaries(out_json.parent)
         with tempfile.TemporaryDirectory(
             prefix=temporary_prefix(source.stem), dir=out_json.parent
@@ -419,18 +426,28 @@ class Pipeline:
             interlaced=video_stats.interlaced,
         )
 
-    def _check_model(self, source: Source) -> None:
-        """A missing speech or voice model fails before any long work (there is none
-        without sound)."""
+    def _check_model(self, source: Source, voice: bool) -> None:
+        """A missing speech model, or voice model where ``voice``, fails before any long
+        work (there is none without sound)."""
         if source.audio:
             from speech.models import check_model
 
             speech = self.options.speech
             check_model(speech.engine, speech.model, speech.allow_download)
-            if self.options.voice is not None and self.options.faces is not None:
-                from speech.voice import check_voice_model
+        if voice:
+            from speech.voice import check_voice_model
 
-                check_voice_model()
+            check_voice_model()
+
+    def _hears_voices(self, source: Source) -> bool:
+        """Whether ``run`` gives lines by voice: asked to, with faces to learn voices from
+        (the lips) and sound to hear them in."""
+        return bool(
+            self.options.voice is not None
+            and self.options.faces is not None
+            and source.video
+            and source.audio
+        )
 
     def _face_analyser(self, source: Source) -> FaceAnalyser | None:
         if self.options.faces is None or source.video is None:
@@ -528,6 +545,7 @@ class Pipeline:
         cues: int,
     ) -> dict:
         video = dataclasses.asdict(source.video) if source.video else None
+        voice = self._hears_voices(source)
         if video:
             for key in ("time_base", "average_rate", "sample_aspect_ratio"):
                 video[key] = str(video[key]) if video[key] is not None else None
@@ -553,7 +571,7 @@ class Pipeline:
                 "speech": dataclasses.asdict(self.options.speech),
                 "cues": dataclasses.asdict(self.options.cues),
                 "attribution": dataclasses.asdict(self.options.attribution),
-                "voice": dataclasses.asdict(self.options.voice) if self.options.voice else None,
+                "voice": dataclasses.asdict(self.options.voice) if voice else None,
             },
             "models": {
                 "speech": {
@@ -564,7 +582,8 @@ class Pipeline:
                     "compute_type": speech.compute_type,
                 }
                 if speech
-                else None
+                else None,
+                "voice": _voice_model(self.options.voice) if voice else None,
             },
             "master": {
                 "frames": master.frames,

@@ -158,7 +158,7 @@ def evaluate(prepared: list[Film], options: VoiceOptions):
                 continue
             exclude = silent_on_screen(film.faces, line.start, line.end, 0.0)
             heard = profiles if lips.speaker is None else profiles.leaving_out(index)
-            _, _, margin = heard.nearest(film.embed(line), options, exclude)
+            _, _, margin = heard.nearest(film.embed(line), options, exclude)  # never None
             right = film.names.get(line.speaker) == turn.speaker
             row = tally[f"{turn.shot}.{'aged' if film.aged else 'clean'}"]
             if lips.speaker is not None:
@@ -191,7 +191,14 @@ OFF_COLUMNS = (
     "wrong voice",
     "none",
 )
-ON_COLUMNS = ("lips right", "after right", "filled right", "filled wrong")
+ON_COLUMNS = (
+    "lips right",
+    "after right",
+    "lips wrong",
+    "after wrong",
+    "filled right",
+    "filled wrong",
+)
 
 
 def table(title: str, tally) -> None:
@@ -202,8 +209,11 @@ def table(title: str, tally) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     _rows(tally, OFF_SCREEN, (*OFF_COLUMNS, "unheard"))
-    print("\n| shot | turns | right (lips) | right (lips + voice) | filled right | filled wrong |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "\n| shot | turns | right (lips) | right (lips + voice) | wrong (lips) "
+        "| wrong (lips + voice) | filled right | filled wrong |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     _rows(tally, [shot for shot in bench.SHOTS if shot not in OFF_SCREEN], ON_COLUMNS)
 
 
@@ -228,7 +238,8 @@ def summary(tally, decisions) -> str:
         f"{c.get('off listener voice', 0)} by voice), {c.get('off wrong lips', 0)} + "
         f"{c.get('off wrong voice', 0)} other wrong (lips + voice), "
         f"{c.get('off none', 0)} null; on screen: {c.get('on lips right', 0)} -> "
-        f"{c.get('on after right', 0)} right, filled {c.get('on filled right', 0)} right / "
+        f"{c.get('on after right', 0)} right, {c.get('on lips wrong', 0)} -> "
+        f"{c.get('on after wrong', 0)} wrong, filled {c.get('on filled right', 0)} right / "
         f"{c.get('on filled wrong', 0)} wrong; the lips' lines given to another voice: "
         f"{_overruled(c)}; voice lines {sum(r for *_, r, _ in decisions)}"
         f"/{len(decisions)} right, at confidence >= 0.8: {sum(sure)}/{len(sure)}"
@@ -276,7 +287,9 @@ def candidates(prepared: list[Film], options: VoiceOptions):
             vector, turn = film.embed(line), _turn_of(line, film.turns)
             exclude = silent_on_screen(film.faces, line.start, line.end, 0.0)
             heard = profiles if line.speaker is None else profiles.leaving_out(index)
-            found = heard.nearest(vector, options, exclude) if vector is not None else None
+            if heard is None or vector is None:
+                continue
+            found = heard.nearest(vector, options, exclude)
             if found is None or turn is None or found[0] == line.speaker:
                 continue
             character, _, margin = found

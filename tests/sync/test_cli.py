@@ -126,6 +126,7 @@ def test_manifest_and_report(talking_run):
     assert manifest["master"]["frames"] == count_frames(film)
     assert set(manifest["timings"]) >= {"master", "speech", "mux", "speakers by voice"}
     assert manifest["options"]["voice"]["recheck_below"] == VoiceOptions().recheck_below
+    assert manifest["models"]["voice"]["weights"] == "campplus_cn_en_common.pt"
     assert manifest["options"]["attribution"]["av_offset_s"] == 0.0
     assert manifest["versions"]["av"]
     report = (out / "face_1.report.html").read_text()
@@ -432,11 +433,12 @@ def test_voice_evidence_is_on_unless_asked_off_and_follows_the_device():
     def voice(*argv: str):
         return _options(build_parser().parse_args(list(argv))).voice
 
-    assert voice("run", "film.mp4") is not None and voice("batch", "films", "-o", "o")
+    assert voice("run", "film.mp4") == VoiceOptions(device="auto")  # on the GPU where one is
+    assert voice("batch", "films", "-o", "o") == VoiceOptions(device="auto")
+    assert voice("run", "film.mp4", "--voice", "--device", "cpu") == VoiceOptions(device="cpu")
     assert voice("run", "film.mp4", "--no-voice") is None
-    assert voice("run", "film.mp4", "--voice").device == voice("run", "film.mp4").device
-    assert voice("run", "film.mp4", "--device", "cpu").device == "cpu"
-    assert voice("run", "film.mp4", "--no-faces") is None  # no lips, no voices to learn
+    assert voice("run", "film.mp4", "--voice", "--no-faces") is None  # no lips, no voices
+    assert voice("transcribe", "film.mp4", "-o", "x.json") is None
 
 
 def test_a_missing_voice_model_fails_in_one_line_before_any_work(

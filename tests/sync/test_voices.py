@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from sync.transcript import Line
-from sync.voices import Profiles, VoiceOptions, attribute_by_voice, give_by_voice, voice_confidence
+from sync.voices import (
+    Profiles,
+    VoiceOptions,
+    attribute_by_voice,
+    build_profiles,
+    give_by_voice,
+    voice_confidence,
+)
 
 CALL = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "diarization"
 
@@ -72,20 +79,20 @@ def test_lips_lines_go_to_another_only_when_their_voice_is_surely_its_and_surer(
     lines = [
         _line(0, 2, "S1", sure),
         _line(3, 2, "S1", sure),
-        _line(6, 2, "S2", unsure),  # S2's only profile line, but S1's voice
+        _line(6, 2, "S2", unsure),  # S2's only profile line, but S1's voice: left out
         _line(9, 2, "S2", doubtful),  # nobody's voice: the lips' answer stands
         _line(12, 2, "S3", doubtful),  # S3's voice: agrees with the lips, stays theirs
         _line(15, 2, "S3", sure),
         _line(18, 2, "S3", sure),
-        _line(21, 2, "S3", sure),  # nearer S1's voice, but the voice is less sure
+        _line(21, 2, "S3", sure),  # nearer S1's: stays (the voice is less sure), but is
+        # left out of S3's profile (a profile is built more eagerly than a line is moved)
         _line(24, 2, "S1", doubtful),  # S3's voice
         _line(27, 2, "S3", doubtful),  # the same voice as at 21: surer than these lips
     ]
     voices = [e[0], e[0], e[0], e[1], e[3], e[3], e[3], mixed, e[3], mixed]  # in order
     embed = lambda ln: voices[int(ln.start) // 3]  # noqa: E731
     out = give_by_voice(lines, None, embed, options)
-    # Heard against itself, line 6 would be S2's profile and tie with S1's: left out, S2
-    # has no voice but its own line, and the line is S1's.
+    # Line 6, S1's voice, is left out of S2's profile, then heard: it is S1's.
     assert (out[2].speaker, out[2].evidence) == ("S1", "voice")
     assert out[2].confidence == voice_confidence(1.0)
     assert (out[8].speaker, out[8].evidence) == ("S3", "voice")
@@ -99,6 +106,36 @@ def test_lips_lines_go_to_another_only_when_their_voice_is_surely_its_and_surer(
     # Not heard again when asked not to; leaving out a line that is no member changes none.
     assert give_by_voice(lines, None, embed, VoiceOptions(recheck_below=None)) == tuple(lines)
     assert Profiles({"S1": e[0]}).leaving_out(0).vectors.keys() == {"S1"}  # not a member
+
+
+def test_a_line_heard_again_is_judged_against_its_characters_other_lines():
+    e = np.eye(3)
+    near = 0.9 * e[0] + np.sqrt(1 - 0.81) * e[1]  # S2's own voice, near S1's
+    lines = [
+        _line(0, 2, "S1", 0.95),
+        _line(3, 2, "S1", 0.95),
+        _line(6, 2, "S2", 0.75),  # S1's voice, in S2's profile
+        _line(9, 2, "S2", 0.95),
+        _line(12, 2, "S2", 0.8),
+    ]
+    voices = [e[0], e[0], e[0], near, near]
+    profiles = build_profiles(lines, lambda ln: voices[int(ln.start) // 3], VoiceOptions())
+    assert sorted(profiles.members) == [0, 1, 3, 4]  # line 6 sounds like S1: left out
+    assert np.allclose(profiles.vectors["S2"], near)
+    # Leaving a line out takes its voice out of its own character's profile only, and
+    # a line that is all its character's voice leaves nothing to compare it with.
+    assert np.allclose(profiles.leaving_out(3).vectors["S2"], near)
+    assert np.allclose(profiles.leaving_out(0).vectors["S1"], e[0])
+    pair = Profiles({"A": np.ones(3)}, {5: ("A", e[0]), 7: ("A", e[1])}, {"A": e[0] + e[1]})
+    assert np.allclose(pair.leaving_out(5).vectors["A"], e[1])
+    assert Profiles({"A": e[0]}, {5: ("A", e[0])}, {"A": e[0]}).leaving_out(5) is None
+    out = give_by_voice(lines, None, lambda ln: voices[int(ln.start) // 3], VoiceOptions())
+    margin = 1 - 0.9  # S1's voice against S2's, 0.9 away
+    assert out[2] == replace(
+        lines[2], speaker="S1", evidence="voice", confidence=voice_confidence(margin)
+    )
+    assert voice_confidence(margin) > lines[2].confidence
+    assert out[:2] == tuple(lines[:2]) and out[3:] == tuple(lines[3:])
 
 
 @pytest.mark.slow
@@ -175,11 +212,11 @@ def test_on_a_real_call_voice_puts_right_a_wrong_lips_line_and_never_misnames_a_
 def test_run_with_voice_gives_an_off_screen_line_to_its_speaker_not_the_listener(
     tmp_path, film_scenes
 ):
-    """``run --voice`` on a scene of two real talking heads, each saying one half of their
-    clip on screen and the other half off screen (so the voice judged is not the speech
-    its profile was made from). The line said off screen while the listener's mouth moves
-    on screen (a reaction shot) goes to its speaker by voice, and no line goes to anyone
-    but its speaker."""
+    """``run`` (voice on by default) on a scene of two real talking heads, each saying one
+    half of their clip on screen and the other half off screen (so the voice judged is
+    not the speech its profile was made from). The line said off screen while the
+    listener's mouth moves on screen (a reaction shot) goes to its speaker by voice, and
+    no line goes to anyone but its speaker."""
     import cv2
 
     from sync.cli import main
@@ -203,7 +240,7 @@ def test_run_with_voice_gives_an_off_screen_line_to_its_speaker_not_the_listener
         with cast.open("a") as handle:
             handle.write(f'[[character]]\nname = "{name}"\nphotos = ["{name}.jpg"]\n\n')
     out = tmp_path / "out"
-    assert main(["run", str(film), "--cast", str(cast), "--voice", "-o", str(out), "--quiet"]) == 0
+    assert main(["run", str(film), "--cast", str(cast), "-o", str(out), "--quiet"]) == 0
     transcript = json.loads((out / "scene.transcript.json").read_text())
     ids = {s["id"]: {"Ann": a, "Bob": b}[s["name"]] for s in transcript["speakers"]}
     lines = [
