@@ -252,3 +252,15 @@ def test_run_with_voice_gives_an_off_screen_line_to_its_speaker_not_the_listener
     reaction = verdicts[2]
     assert reaction["verdict"] == "right", verdicts
     assert all(ln.evidence == "voice" for ln in reaction["lines"])
+
+
+def test_no_voice_is_heard_where_there_is_none_to_learn_or_nothing_to_judge(tmp_path):
+    missing = tmp_path / "no.wav"  # read only if there were voices to learn and lines to judge
+    nobody = [_line(0, 2), _line(3, 2)]
+    unsure = [_line(0, 2, "S1", VoiceOptions().profile_confidence - 0.1), _line(3, 2)]
+    sure = [_line(0, 2, "S1", 0.95), _line(3, 2, "S1", 0.99)]
+    for lines in (nobody, unsure):  # no line sure enough to make a voice
+        assert attribute_by_voice(lines, None, missing) == tuple(lines)
+    assert attribute_by_voice(sure, None, missing, VoiceOptions(recheck_below=None)) == tuple(sure)
+    with pytest.raises(Exception, match="no.wav"):  # a voice to learn and a line to judge
+        attribute_by_voice([*sure, _line(6, 2)], None, missing)
