@@ -401,6 +401,41 @@ def sweep_recheck(prepared: list[Film]):
     return rows
 
 
+def sweep_lips(group: str, cache: Path, values=(0.1, 0.15, 0.2, 0.25)) -> None:
+    """The lips' ``min_sync`` with voice after them (the defaults): a lower floor gives the
+    lips more lines, more of them wrong, and voice may put those right. Scored as turns
+    right less twice those wrong or to the listener, on screen and off."""
+    items = bench.load(group, cache)
+    print(
+        "| min_sync | evidence | score | on-screen right | wrong | off-screen right | to listener |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for floor in values:
+        c: Counter = Counter()
+        for name, item in items.items():
+            faces = bench.faces_with(name, item, None, cache)
+            options = AttributionOptions(min_sync=floor)
+            lines = attribute(item["speech"].segments, faces, item["envelope"], options)
+            embed = Embeddings(name, item["sound"], cache)
+            names = films.character_names(faces, item["turns"])
+            for label, out in (
+                ("lips", lines),
+                ("lips + voice", give_by_voice(lines, faces, embed, VoiceOptions())),
+            ):
+                for v in films.judge(out, item["turns"], names):
+                    c[label, v["turn"].on_screen, v["verdict"]] += 1
+            embed.save()
+        for label in ("lips", "lips + voice"):
+            wrong = c[label, True, "wrong"] + c[label, False, "wrong"]
+            listener = c[label, False, "listener"]
+            right = c[label, True, "right"] + c[label, False, "right"]
+            print(
+                f"| {floor} | {label} | {right - 2 * (wrong + listener)} | "
+                f"{c[label, True, 'right']} | {c[label, True, 'wrong']} | "
+                f"{c[label, False, 'right']} | {listener} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=bench.CACHE)
@@ -409,6 +444,9 @@ def main() -> None:
         "--sweep-recheck", action="store_true", help="sweep recheck_below alone on tune"
     )
     parser.add_argument("--recheck-below", type=float)
+    parser.add_argument(
+        "--sweep-lips", action="store_true", help="sweep the lips' min_sync, voice after, on tune"
+    )
     parser.add_argument("--no-clean", action="store_true", help="profiles keep every sure line")
     parser.add_argument(
         "--any-voice", action="store_true", help="voice overrules the lips however sure they were"
@@ -429,6 +467,8 @@ def main() -> None:
         sweep(groups["tune"])
     if args.sweep_recheck:
         sweep_recheck(groups["tune"])
+    if args.sweep_lips:
+        sweep_lips("tune", args.cache)
     chosen = {
         k: v
         for k, v in (
