@@ -220,7 +220,7 @@ def attribute_by_voice(
 ) -> tuple[Line, ...]:
     """``lines`` with those left to nobody given by voice where it is sure, and those the
     lips were unsure of given to another character whose voice they surely are."""
-    if not any(ln.speaker is None or _unsure(ln, options) for ln in lines) or not any(
+    if not any(ln.speaker is None or heard_again(ln, options) for ln in lines) or not any(
         _builds(ln, options) for ln in lines
     ):
         return tuple(lines)  # nothing to judge, or no voice to judge it by: no model loaded
@@ -256,7 +256,7 @@ def give_by_voice(
             if line.speaker is None:
                 found = _heard(line, embed, profiles, faces, floor, options)
                 given += found is not None
-            elif _unsure(line, options) and (heard := profiles.leaving_out(index)) is not None:
+            elif heard_again(line, options) and (heard := profiles.leaving_out(index)) is not None:
                 found = _heard(line, embed, heard, faces, floor, options)
                 found = found if _taken(found, line, options) else None
                 overruled += found is not None
@@ -284,8 +284,8 @@ def _taken(found: tuple[str, float] | None, line: Line, options: VoiceOptions) -
     )
 
 
-def _unsure(line: Line, options: VoiceOptions) -> bool:
-    """A line the lips gave with less confidence than ``recheck_below``."""
+def heard_again(line: Line, options: VoiceOptions) -> bool:
+    """A line the lips gave with less confidence than ``recheck_below``: voice may take it."""
     return (
         line.evidence == "lips"
         and options.recheck_below is not None

@@ -46,6 +46,7 @@ from sync.voices import (  # noqa: E402
     VoiceOptions,
     build_profiles,
     give_by_voice,
+    heard_again,
     silent_on_screen,
     voice_confidence,
 )
@@ -99,12 +100,14 @@ class Film:
     embed: Embeddings
 
 
-def prepare(group: str, cache: Path) -> list[Film]:
-    """Every cached film of a group, attributed by the lips as ``reelscribe run`` does."""
+def prepare(group: str, cache: Path, lips: AttributionOptions | None = None) -> list[Film]:
+    """Every cached film of a group, attributed by the lips as ``reelscribe run`` does
+    (or with ``lips``)."""
+    lips = lips or AttributionOptions()
     out = []
     for name, item in bench.load(group, cache).items():
         faces = bench.faces_with(name, item, None, cache)
-        lines = attribute(item["speech"].segments, faces, item["envelope"], AttributionOptions())
+        lines = attribute(item["speech"].segments, faces, item["envelope"], lips)
         embed = Embeddings(name, item["sound"], cache)
         for line in lines:  # every line's voice once, so that sweeps read the disk only
             if line.end - line.start >= 0.5:
@@ -275,13 +278,8 @@ def candidates(prepared: list[Film], options: VoiceOptions):
         if not profiles.vectors:
             continue
         for index, line in enumerate(film.lines):
-            unsure = (
-                line.evidence == "lips"
-                and options.recheck_below is not None
-                and line.confidence < options.recheck_below
-            )
-            if (line.speaker is not None and not unsure) or line.end - line.start < (
-                options.min_seconds
+            if (line.speaker is not None and not heard_again(line, options)) or (
+                line.end - line.start < options.min_seconds
             ):
                 continue
             vector, turn = film.embed(line), _turn_of(line, film.turns)
@@ -405,26 +403,19 @@ def sweep_lips(group: str, cache: Path, values=(0.1, 0.15, 0.2, 0.25)) -> None:
     """The lips' ``min_sync`` with voice after them (the defaults): a lower floor gives the
     lips more lines, more of them wrong, and voice may put those right. Scored as turns
     right less twice those wrong or to the listener, on screen and off."""
-    items = bench.load(group, cache)
     print(
         "| min_sync | evidence | score | on-screen right | wrong | off-screen right | to listener |"
     )
     print("|---|---|---|---|---|---|---|")
     for floor in values:
         c: Counter = Counter()
-        for name, item in items.items():
-            faces = bench.faces_with(name, item, None, cache)
-            options = AttributionOptions(min_sync=floor)
-            lines = attribute(item["speech"].segments, faces, item["envelope"], options)
-            embed = Embeddings(name, item["sound"], cache)
-            names = films.character_names(faces, item["turns"])
+        for film in prepare(group, cache, AttributionOptions(min_sync=floor)):
             for label, out in (
-                ("lips", lines),
-                ("lips + voice", give_by_voice(lines, faces, embed, VoiceOptions())),
+                ("lips", film.lines),
+                ("lips + voice", give_by_voice(film.lines, film.faces, film.embed, VoiceOptions())),
             ):
-                for v in films.judge(out, item["turns"], names):
+                for v in films.judge(out, film.turns, film.names):
                     c[label, v["turn"].on_screen, v["verdict"]] += 1
-            embed.save()
         for label in ("lips", "lips + voice"):
             wrong = c[label, True, "wrong"] + c[label, False, "wrong"]
             listener = c[label, False, "listener"]
